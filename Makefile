@@ -1,0 +1,77 @@
+# The two commands: `make run` (set up and run everything) and `make test` (set up and pass the suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# `make run` serves here; honcho's Procfile reads it.
+export PAYSYS_PORT ?= 8000
+
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/paysys
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: run test install install-dev lint format check-services bench bench-api compose-config clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Web, Celery worker and beat under honcho: one Ctrl-C stops all three. With no DATABASE_URL,
+# REDIS_URL or CELERY_BROKER_URL in the environment it runs embedded (SQLite and a filesystem
+# broker under var/), so it needs no service at all.
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	@echo "paysys: http://127.0.0.1:$(PAYSYS_PORT)/  (admin /admin/, API /v1/, docs /v1/docs/, health /healthz)"
+	$(BIN)/honcho -f Procfile start
+
+check-services: install-dev
+	@DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
+		$(BIN)/python tests/check_services.py || { \
+		echo "make test runs against a real PostgreSQL and Redis: start them (see above) or set DATABASE_URL / REDIS_URL." >&2; \
+		exit 1; }
+
+# pytest exits 5 when it collected no test: that is a failure here, with a message.
+test: check-services
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	@status=0; DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
+	REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
+	PAYSYS_ENV=test \
+	$(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no test" >&2; exit 1; fi; \
+	exit $$status
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install-dev
+	$(BIN)/python bench/ledger.py
+
+bench-api: install-dev
+	$(BIN)/python bench/api.py
+
+# Validates docker-compose.yml where a compose client exists (no engine needed).
+compose-config:
+	docker compose -f docker-compose.yml config --quiet
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis staticfiles

@@ -1,0 +1,329 @@
+"""paysys settings: every value comes from the environment, read here and nowhere else.
+
+Unset, the project runs embedded (SQLite under ``var/`` in WAL mode with IMMEDIATE
+transactions, Celery's filesystem transport under ``var/``, an in-process cache), so
+``make run`` works on a bare machine. With ``DATABASE_URL``, ``REDIS_URL`` and
+``CELERY_BROKER_URL`` set it runs on PostgreSQL, Redis and a real broker.
+"""
+
+from pathlib import Path
+
+import environ
+from celery.schedules import crontab
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+# Embedded mode keeps its SQLite database and broker folders here; a test may point it elsewhere.
+VAR_DIR = Path(env.str("PAYSYS_VAR_DIR", default=str(BASE_DIR / "var")))
+
+PAYSYS_ENV = env.str("PAYSYS_ENV", default="development")
+if PAYSYS_ENV not in {"development", "test", "production"}:
+    raise environ.ImproperlyConfigured(
+        f"PAYSYS_ENV must be development, test or production, not {PAYSYS_ENV!r}"
+    )
+PRODUCTION = PAYSYS_ENV == "production"
+
+DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+if PRODUCTION:
+    SECRET_KEY = env.str("SECRET_KEY")
+else:
+    SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-in-production")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "djmoney",
+    "simple_history",
+    "django_celery_beat",
+    "django_prometheus",
+    "paysys.audit",
+    "paysys.events",
+    "paysys.idempotency",
+    "paysys.ops",
+    "accounts",
+    "merchants",
+    "payments",
+    "settlements",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "paysys.correlation.RequestIdMiddleware",
+    "paysys.api.errors.ErrorShapeMiddleware",
+    "paysys.logging.AccessLogMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "paysys.audit.middleware.AuditActorMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "paysys.urls"
+WSGI_APPLICATION = "paysys.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+if env.str("DATABASE_URL", default=""):
+    DATABASES = {"default": env.db_url("DATABASE_URL")}
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    VAR_DIR.mkdir(exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "paysys.sqlite3",
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis, cache, Celery -------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
+if CELERY_BROKER_URL == "filesystem://":
+    _broker_dir = VAR_DIR / "broker"
+    for _sub in ("out", "processed", "control"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "out"),
+        "data_folder_out": str(_broker_dir / "out"),
+        "processed_folder": str(_broker_dir / "processed"),
+        # Exchange and broadcast tables; kombu's default is ./control, beside the code.
+        "control_folder": str(_broker_dir / "control"),
+        "store_processed": False,
+    }
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TIMEZONE = "UTC"
+# Workers log through the LOGGING setting (JSON lines with the task's correlation id), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The beat schedule; django-celery-beat syncs it into its editable tables at start.
+CELERY_BEAT_SCHEDULE: dict = {
+    "paysys.idempotency.prune": {"task": "paysys.idempotency.prune", "schedule": 3600.0},
+    # Webhooks: re-queue due deliveries whose message is missing (the database is the truth).
+    "paysys.events.webhook_sweep": {"task": "paysys.events.webhook_sweep", "schedule": 10.0},
+    # Ledger: verify every invariant nightly (result stored), release expired holds.
+    "paysys.accounts.ledger_verify": {
+        "task": "paysys.accounts.ledger_verify",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "paysys.accounts.holds_expire": {"task": "paysys.accounts.holds_expire", "schedule": 300.0},
+    # Audit: walk every hash chain nightly; the outcome is itself an audit row.
+    "paysys.audit.audit_verify": {"task": "paysys.audit.audit_verify", "schedule": crontab(hour=3, minute=0)},
+    # Payments: resolve lost processor answers every minute; void expired authorizations hourly.
+    "paysys.payments.payments_resolve_processing": {
+        "task": "paysys.payments.payments_resolve_processing",
+        "schedule": 60.0,
+    },
+    "paysys.payments.expire_authorizations": {
+        "task": "paysys.payments.expire_authorizations",
+        "schedule": 3600.0,
+    },
+    # <beat-entries: each app adds its own entries above this line>
+}
+
+# --- Internationalisation, time -------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# --- Money ----------------------------------------------------------------------------
+# Stored amounts hold every ISO 4217 currency exactly: 3 decimal places (KWD, BHD, ...).
+MONEY_DECIMAL_PLACES = 3
+MONEY_MAX_DIGITS = 19
+CURRENCY_DECIMAL_PLACES = 3
+# Largest amount accepted at the API edge, in major units of any currency.
+PAYSYS_MAX_AMOUNT_MAJOR = env.int("PAYSYS_MAX_AMOUNT_MAJOR", default=1_000_000)
+
+# --- Ledger ---------------------------------------------------------------------------
+LEDGER_POST_MAX_RETRIES = env.int("LEDGER_POST_MAX_RETRIES", default=8)
+# Balance shards per new ledger account: credits spread over them so a hot account scales.
+LEDGER_BALANCE_SHARDS = env.int("LEDGER_BALANCE_SHARDS", default=16)
+
+# --- Payments -------------------------------------------------------------------------
+# The processor adapter: backend, per-call timeout, circuit breaker, simulator fault injection.
+PAYSYS_PROCESSOR_BACKEND = env.str(
+    "PAYSYS_PROCESSOR_BACKEND", default="payments.processor.simulator.SimulatorProcessor"
+)
+PAYSYS_PROCESSOR_TIMEOUT_MS = env.int("PAYSYS_PROCESSOR_TIMEOUT_MS", default=5000)
+PAYSYS_PROCESSOR_BREAKER_THRESHOLD = env.int("PAYSYS_PROCESSOR_BREAKER_THRESHOLD", default=5)
+PAYSYS_PROCESSOR_BREAKER_WINDOW_S = env.int("PAYSYS_PROCESSOR_BREAKER_WINDOW_S", default=30)
+PAYSYS_PROCESSOR_BREAKER_COOLDOWN_S = env.int("PAYSYS_PROCESSOR_BREAKER_COOLDOWN_S", default=30)
+PAYSYS_PROCESSOR_SIMULATOR_LATENCY_MS = env.int("PAYSYS_PROCESSOR_SIMULATOR_LATENCY_MS", default=0)
+PAYSYS_PROCESSOR_SIMULATOR_FAILURE_RATE = env.float("PAYSYS_PROCESSOR_SIMULATOR_FAILURE_RATE", default=0.0)
+PAYSYS_PROCESSOR_SIMULATOR_TIMEOUT_RATE = env.float("PAYSYS_PROCESSOR_SIMULATOR_TIMEOUT_RATE", default=0.0)
+# HMAC key of card fingerprints; empty means derived from SECRET_KEY.
+PAYSYS_CARD_FINGERPRINT_KEY = env.str("PAYSYS_CARD_FINGERPRINT_KEY", default="")
+PAYSYS_AUTHORIZATION_TTL_DAYS = env.int("PAYSYS_AUTHORIZATION_TTL_DAYS", default=7)
+# Dispute fee charged to the merchant, in minor units of the disputed payment's currency.
+PAYSYS_DISPUTE_FEE_MINOR = env.int("PAYSYS_DISPUTE_FEE_MINOR", default=1500)
+PAYSYS_DISPUTE_EVIDENCE_DAYS = env.int("PAYSYS_DISPUTE_EVIDENCE_DAYS", default=7)
+# Risk: a payment scoring at or above the threshold (0-100) waits in review.
+PAYSYS_RISK_REVIEW_THRESHOLD = env.int("PAYSYS_RISK_REVIEW_THRESHOLD", default=75)
+PAYSYS_RISK_VELOCITY_WINDOW_S = env.int("PAYSYS_RISK_VELOCITY_WINDOW_S", default=3600)
+PAYSYS_RISK_VELOCITY_CARD_MAX = env.int("PAYSYS_RISK_VELOCITY_CARD_MAX", default=20)
+PAYSYS_RISK_VELOCITY_IP_MAX = env.int("PAYSYS_RISK_VELOCITY_IP_MAX", default=50)
+
+# --- Merchants, API keys, idempotency (merchants/, paysys/api, paysys/idempotency) ------
+# Resolves a Bearer secret to an ApiCaller; named here because paysys/* never imports apps.
+PAYSYS_API_KEY_AUTHENTICATOR = "merchants.services.api_key_authenticate"
+# The server-side key of the API keys' HMAC-SHA256; changing it invalidates every key.
+PAYSYS_API_KEY_PEPPER = env.str("PAYSYS_API_KEY_PEPPER", default=SECRET_KEY)
+PAYSYS_DEFAULT_FEE_BASIS_POINTS = env.int("PAYSYS_DEFAULT_FEE_BASIS_POINTS", default=290)
+PAYSYS_DEFAULT_FEE_FIXED_MINOR = env.int("PAYSYS_DEFAULT_FEE_FIXED_MINOR", default=30)
+PAYSYS_IDEMPOTENCY_RETENTION_HOURS = env.int("PAYSYS_IDEMPOTENCY_RETENTION_HOURS", default=24)
+# How long a claimed key counts as "in flight" if its request dies without a trace.
+PAYSYS_IDEMPOTENCY_LEASE_SECONDS = env.int("PAYSYS_IDEMPOTENCY_LEASE_SECONDS", default=60)
+
+# --- Webhooks (paysys/events; docs/webhooks.md) -------------------------------------------
+# The Celery queue of deliveries; workers serving it: `celery -A paysys worker -Q webhooks`.
+PAYSYS_WEBHOOK_QUEUE = env.str("PAYSYS_WEBHOOK_QUEUE", default="webhooks")
+PAYSYS_WEBHOOK_CONNECT_TIMEOUT = env.float("PAYSYS_WEBHOOK_CONNECT_TIMEOUT", default=3.0)
+PAYSYS_WEBHOOK_READ_TIMEOUT = env.float("PAYSYS_WEBHOOK_READ_TIMEOUT", default=10.0)
+PAYSYS_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT = env.int("PAYSYS_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", default=4)
+# Lets endpoints on loopback and private networks through the SSRF guard: development only.
+PAYSYS_WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("PAYSYS_WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+# Keys encrypting endpoint secrets at rest (first encrypts, all decrypt); empty: derived from SECRET_KEY.
+PAYSYS_WEBHOOK_SECRET_KEYS = env.list("PAYSYS_WEBHOOK_SECRET_KEYS", default=[])
+# A worker started without -Q (make run, the compose file) serves both queues; at scale, run one
+# worker pool per queue (`-Q celery` and `-Q webhooks`) so slow receivers never delay other tasks.
+CELERY_TASK_QUEUES = {"celery": {}, PAYSYS_WEBHOOK_QUEUE: {}}
+
+# --- REST framework -------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "paysys.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": ["paysys.api.throttling.ApiKeyRateThrottle"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "paysys API",
+    "DESCRIPTION": "The merchant API of paysys: payments, refunds, ledger accounts, transfers and webhooks.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # 3.1 (JSON Schema 2020-12) can state what 3.0 cannot, e.g. metadata's key lengths.
+    "OAS_VERSION": "3.1.0",
+    # Choice sets that share a field name get explicit names, so `check --deploy` stays free of
+    # drf-spectacular's naming-collision warnings (name any new colliding set here).
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookEndpointStatusEnum": "paysys.events.models.WebhookEndpoint.Status",
+        "PaymentMethodTypeEnum": ["card"],
+    },
+}
+
+# --- Operations: readiness, worker metrics, rate limits (paysys/ops, paysys/api/throttling) ---
+PAYSYS_READY_TIMEOUT_SECONDS = env.float("PAYSYS_READY_TIMEOUT_SECONDS", default=1.0)
+PAYSYS_WORKER_METRICS_PORT = env.int("PAYSYS_WORKER_METRICS_PORT", default=0)  # 0: off
+# Per API key, per second; reads (GET, HEAD, OPTIONS) and writes have separate budgets.
+# Off by default in the test suite, where one key may fire hundreds of requests a second;
+# the rate-limit tests turn it on.
+PAYSYS_RATE_LIMIT_ENABLED = env.bool("PAYSYS_RATE_LIMIT_ENABLED", default=PAYSYS_ENV != "test")
+PAYSYS_RATE_LIMIT_READ_PER_SECOND = env.int("PAYSYS_RATE_LIMIT_READ_PER_SECOND", default=100)
+PAYSYS_RATE_LIMIT_WRITE_PER_SECOND = env.int("PAYSYS_RATE_LIMIT_WRITE_PER_SECOND", default=100)
+# Mounts a database-free DRF view at /v1/bench/noop for bench/api.py's floor; never in production.
+PAYSYS_BENCH = env.bool("PAYSYS_BENCH", default=False) and not PRODUCTION
+
+# --- Security in production -----------------------------------------------------------
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+# --- Logging: JSON lines carrying request and correlation ids --------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "correlation": {"()": "paysys.correlation.CorrelationLogFilter"},
+        "redact": {"()": "paysys.logging.SecretRedactionFilter"},
+    },
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s %(correlation_id)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",  # ISO 8601 in UTC
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["correlation", "redact"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Replaces Django's own plain-text console handler, so every line is JSON.
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django.db.backends": {"level": "INFO"},
+        # httpx logs every request's full URL at INFO: a merchant's webhook URL may carry credentials.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        # runserver's own per-request line repeats paysys.access; keep only its warnings.
+        "django.server": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,45 @@
+"""`manage.py check --deploy` is clean with the production settings and a strong key."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.timeout(120)
+def test_check_deploy_reports_no_issue_in_production():
+    env = {
+        **os.environ,
+        "PAYSYS_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "paysys.example.com",
+        "DEBUG": "false",
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "WARNINGS" not in result.stdout + result.stderr
+
+
+@pytest.mark.timeout(60)
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {**os.environ, "PAYSYS_ENV": "production", "ALLOWED_HOSTS": "paysys.example.com"}
+    env.pop("SECRET_KEY", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=50
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
