@@ -1,0 +1,79 @@
+"""The audit log in the admin: read only, filterable by event type, actor, merchant and object."""
+
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from paysys.audit.admin_tools import ExactTextFilter, ReadOnlyAdminMixin
+from paysys.audit.models import AuditEvent
+
+
+class MerchantFilter(ExactTextFilter):
+    title = "merchant"
+    parameter_name = "merchant"
+    field = "merchant_id"
+    placeholder = "mer_..."
+
+
+class ObjectIdFilter(ExactTextFilter):
+    title = "object id"
+    parameter_name = "object"
+    field = "object_id"
+    placeholder = "pay_..., txn_..., acct_..."
+
+
+class ActorIdFilter(ExactTextFilter):
+    title = "actor id"
+    parameter_name = "actor"
+    field = "actor_id"
+
+
+class CorrelationFilter(ExactTextFilter):
+    title = "correlation id"
+    parameter_name = "correlation"
+    field = "correlation_id"
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "created",
+        "event_type",
+        "object_type",
+        "object_id",
+        "previous_state",
+        "new_state",
+        "actor_type",
+        "actor_id",
+        "merchant_id",
+        "amount",
+        "currency",
+        "correlation_id",
+    )
+    list_filter = (
+        "actor_type",
+        "event_type",
+        "object_type",
+        MerchantFilter,
+        ObjectIdFilter,
+        ActorIdFilter,
+        CorrelationFilter,
+    )
+    search_fields = ("=event_id", "=object_id", "=merchant_id", "=correlation_id", "=idempotency_key")
+    ordering = ("-id",)
+    fieldsets = (
+        (None, {"fields": ("event_id", "created", "event_type", "reason_code")}),
+        (
+            "Object",
+            {"fields": ("object_type", "object_id", "previous_state", "new_state", "amount", "currency")},
+        ),
+        ("Who", {"fields": ("actor_type", "actor_id", "ip_address", "merchant_id")}),
+        ("Tracing", {"fields": ("correlation_id", "idempotency_key", "metadata_pretty")}),
+        ("Chain", {"fields": ("chain", "seq", "prev_hash", "hash")}),
+    )
+    readonly_fields = ("metadata_pretty",)
+
+    @admin.display(description="metadata")
+    def metadata_pretty(self, obj: AuditEvent) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.metadata, indent=2, sort_keys=True))

@@ -1,0 +1,264 @@
+"""Writing the audit log.
+
+``audit_record`` joins the caller's transaction, so the row commits or rolls back with the change
+it describes. It is on the ledger's hot path (every posting writes one row), so on PostgreSQL it
+costs two statements:
+
+1. lock a chain head: the first stripe, in an order starting at a point derived from the
+   correlation id, that no other transaction holds (``FOR UPDATE SKIP LOCKED``). A writer never
+   queues behind another writer while a stripe is free, and a transaction that writes several
+   rows under one correlation id normally keeps to one stripe;
+2. one statement that inserts the row (its ``seq`` and hashes computed here) and moves the head.
+
+The head stays locked until the caller commits, so a chain's ``seq`` has no holes from
+concurrent writers, and a rolled-back transaction leaves the head where it was. Only when all
+``AUDIT_CHAIN_COUNT`` stripes are busy does a writer wait, on its starting stripe. Head rows are
+created on first use (a fresh or flushed database has none).
+
+Callers write under READ COMMITTED (the project's default): in a REPEATABLE READ transaction,
+locking a head that moved after the snapshot is a serialization failure.
+
+Elsewhere (SQLite, the embedded mode, where writes are serialized anyway) the same steps run
+through the ORM.
+"""
+
+import hashlib
+import logging
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from moneyed import Money
+
+from paysys.audit.chain import (
+    audit_amount_normalize,
+    audit_created_now,
+    audit_metadata_normalize,
+    audit_row_hash,
+)
+from paysys.audit.context import ACTOR_TYPES, actor_get
+from paysys.audit.models import (
+    AUDIT_CHAIN_COUNT,
+    CORRELATION_ID_MAX_LENGTH,
+    GENESIS_HASH,
+    AuditChainHead,
+    AuditEvent,
+    new_audit_event_id,
+)
+from paysys.audit.selectors import AuditVerifyReport, audit_chain_verify
+from paysys.correlation import correlation_id_get
+from paysys.errors import PaysysError
+
+logger = logging.getLogger(__name__)
+
+
+class AuditRecordError(PaysysError):
+    """An audit row that cannot be written as asked (a caller's bug, not a merchant's)."""
+
+    status_code = 500
+    error_type = "api_error"
+    default_code = "audit_record_invalid"
+
+
+@dataclass(frozen=True)
+class _Head:
+    chain: int
+    seq: int
+    hash: str
+
+
+def audit_record(
+    *,
+    event_type: str,
+    object_type: str,
+    object_id: str,
+    actor_type: str | None = None,
+    actor_id: str | None = None,
+    previous_state: str | None = None,
+    new_state: str | None = None,
+    amount: Decimal | Money | None = None,
+    currency: str | None = None,
+    merchant_id: str | None = None,
+    reason_code: str = "",
+    metadata: dict | None = None,
+    idempotency_key: str | None = None,
+) -> AuditEvent:
+    """Append one audit row in the caller's transaction.
+
+    The actor (type, id, masked IP) and the idempotency key default to the current
+    ``paysys.audit.context`` actor; an explicit ``actor_type`` replaces the context's actor
+    (its ``actor_id`` then comes from the argument only). The correlation id is the current one.
+    ``amount`` may be a ``Money``, whose currency then stands unless ``currency`` is given.
+    """
+    if isinstance(amount, Money):
+        currency = currency or amount.currency.code
+        amount = amount.amount
+    context_actor = actor_get()
+    if actor_type is None:
+        actor_type, actor_id = context_actor.actor_type, context_actor.actor_id
+    if actor_type not in ACTOR_TYPES:
+        raise AuditRecordError(f"actor_type must be one of {ACTOR_TYPES}, not {actor_type!r}")
+    if isinstance(amount, float):
+        raise AuditRecordError("amount must be a Decimal or Money, never a float", param="amount")
+    if amount is not None and audit_amount_normalize(amount) != amount:
+        raise AuditRecordError(f"amount {amount} has more than 3 decimal places", param="amount")
+    correlation_id = (correlation_id_get() or "")[:CORRELATION_ID_MAX_LENGTH]
+
+    event = AuditEvent(
+        event_id=new_audit_event_id(),
+        correlation_id=correlation_id,
+        idempotency_key=idempotency_key or context_actor.idempotency_key or "",
+        event_type=event_type,
+        previous_state=previous_state or "",
+        new_state=new_state or "",
+        actor_type=actor_type,
+        actor_id=actor_id or "",
+        object_type=object_type,
+        object_id=object_id,
+        amount=audit_amount_normalize(amount),
+        currency=(currency or "").upper(),
+        merchant_id=merchant_id or "",
+        ip_address=context_actor.ip,
+        reason_code=reason_code,
+        metadata=audit_metadata_normalize(metadata),
+        created=audit_created_now(),
+    )
+    with transaction.atomic(savepoint=False):
+        if connection.vendor == "postgresql":
+            _audit_append_postgresql(event, start=_chain_start(correlation_id))
+        else:
+            _audit_append_orm(event, start=_chain_start(correlation_id))
+    return event
+
+
+def _chain_start(correlation_id: str) -> int:
+    """Where a writer starts looking for a free stripe: fixed per correlation id, so the rows of
+    one request or task tend to share a stripe; random without one."""
+    if not correlation_id:
+        return random.randrange(AUDIT_CHAIN_COUNT)
+    digest = hashlib.blake2b(correlation_id.encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") % AUDIT_CHAIN_COUNT
+
+
+def _chain_link(event: AuditEvent, head: _Head) -> None:
+    event.chain = head.chain
+    event.seq = head.seq + 1
+    event.prev_hash = head.hash
+    event.hash = audit_row_hash({f.attname: getattr(event, f.attname) for f in _chained_fields()})
+
+
+def _chained_fields() -> list:
+    return [f for f in AuditEvent._meta.concrete_fields if not f.primary_key and f.attname != "hash"]
+
+
+# --- PostgreSQL: two statements --------------------------------------------------------------
+
+_HEAD_TABLE = AuditChainHead._meta.db_table
+_EVENT_TABLE = AuditEvent._meta.db_table
+
+_SQL_HEAD_LOCK_FREE = f"""
+    SELECT chain, seq, hash FROM {_HEAD_TABLE}
+    ORDER BY (chain + %(count)s - %(start)s) %% %(count)s
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+"""  # noqa: S608 - table names come from model metadata, values are parameters
+
+_SQL_HEAD_LOCK_WAIT = f"SELECT chain, seq, hash FROM {_HEAD_TABLE} WHERE chain = %(start)s FOR UPDATE"  # noqa: S608
+
+
+def _chain_head_lock_postgresql(*, start: int) -> _Head:
+    with connection.cursor() as cursor:
+        cursor.execute(_SQL_HEAD_LOCK_FREE, {"count": AUDIT_CHAIN_COUNT, "start": start})
+        row = cursor.fetchone()
+        if row is None:
+            # No head rows yet, or every stripe is busy: make sure they exist, then queue.
+            audit_chain_heads_ensure()
+            cursor.execute(_SQL_HEAD_LOCK_WAIT, {"start": start})
+            row = cursor.fetchone()
+    return _Head(*row)
+
+
+def _audit_append_postgresql(event: AuditEvent, *, start: int) -> None:
+    _chain_link(event, _chain_head_lock_postgresql(start=start))
+    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    params: list[Any] = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
+    sql = (
+        f"WITH ins AS (INSERT INTO {_EVENT_TABLE} ({columns}) VALUES ({placeholders})"  # noqa: S608
+        " RETURNING id, chain, seq, hash)"
+        f" UPDATE {_HEAD_TABLE} AS head SET seq = ins.seq, hash = ins.hash"
+        " FROM ins WHERE head.chain = ins.chain RETURNING ins.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        (event.pk,) = cursor.fetchone()
+    event._state.adding = False
+    event._state.db = connection.alias
+
+
+# --- Other databases: the ORM ----------------------------------------------------------------
+
+
+def _audit_append_orm(event: AuditEvent, *, start: int) -> None:
+    head = AuditChainHead.objects.select_for_update().filter(chain=start).first()
+    if head is None:
+        audit_chain_heads_ensure()
+        head = AuditChainHead.objects.select_for_update().get(chain=start)
+    _chain_link(event, _Head(head.chain, head.seq, head.hash))
+    event.save(force_insert=True)
+    AuditChainHead.objects.filter(chain=head.chain).update(seq=event.seq, hash=event.hash)
+
+
+def audit_chain_heads_ensure() -> None:
+    """Create any missing chain head (each starts empty: seq 0, the genesis hash)."""
+    with transaction.atomic(savepoint=False):
+        AuditChainHead.objects.bulk_create(
+            [AuditChainHead(chain=c, seq=0, hash=GENESIS_HASH) for c in range(AUDIT_CHAIN_COUNT)],
+            ignore_conflicts=True,
+        )
+
+
+# --- Verification ----------------------------------------------------------------------------
+
+AUDIT_VERIFIED_EVENT = "audit.verified"
+# How many problems one verification row lists; the command prints them all.
+AUDIT_VERIFY_MAX_LISTED_PROBLEMS = 50
+
+
+def audit_verify() -> AuditVerifyReport:
+    """Walk every chain (``paysys.audit.selectors.audit_chain_verify``) and keep the outcome in
+    the audit log itself: one ``audit.verified`` row, ``new_state`` ``ok`` or ``failed``, the
+    counts, the heads' digest and the first problems in its metadata. The digest is logged too
+    (an anchor outside the database); a failure is logged as an error."""
+    report = audit_chain_verify()
+    logger.info(
+        "audit chain heads digest %s over %d rows",
+        report.heads_digest,
+        report.rows,
+        extra={"heads_digest": report.heads_digest},
+    )
+    if not report.ok:
+        logger.error(
+            "audit chain verification failed: %d problems in %d rows",
+            len(report.problems),
+            report.rows,
+            extra={"problems": [p.__dict__ for p in report.problems[:AUDIT_VERIFY_MAX_LISTED_PROBLEMS]]},
+        )
+    with transaction.atomic(durable=True):
+        audit_record(
+            event_type=AUDIT_VERIFIED_EVENT,
+            object_type="audit_log",
+            object_id="audit_log",
+            new_state="ok" if report.ok else "failed",
+            metadata={
+                "chains": report.chains,
+                "rows": report.rows,
+                "problem_count": len(report.problems),
+                "heads_digest": report.heads_digest,
+                "problems": [p.__dict__ for p in report.problems[:AUDIT_VERIFY_MAX_LISTED_PROBLEMS]],
+            },
+        )
+    return report

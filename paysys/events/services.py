@@ -1,0 +1,59 @@
+"""Writing events (the outbox) and announcing them after commit.
+
+``event_emit`` joins the caller's transaction: the event row commits or rolls back with the
+state change it describes. It costs one INSERT and no other query, because the ledger's posting
+function calls it on every posting.
+
+Dispatch hook: once the transaction commits, ``event_committed`` (a Django signal, sender
+``Event``, keyword argument ``event``) is sent once per event. Delivery (webhooks) connects a
+receiver that queues its Celery task; with no receiver connected it does nothing. Receivers run
+through ``send_robust``: a failing receiver (a broker that is down) is logged and does not stop
+the others or the request; the row is still there for the delivery sweeper to pick up. A
+rolled-back transaction sends nothing.
+"""
+
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.dispatch import Signal
+
+from paysys.correlation import correlation_id_get
+from paysys.events.models import CORRELATION_ID_MAX_LENGTH, Event
+
+# Sent after commit, once per committed event: ``receiver(sender=Event, event=<Event>, **kwargs)``.
+event_committed = Signal()
+
+
+def event_emit(
+    *,
+    event_type: str,
+    merchant_id: str | None,
+    object_type: str,
+    data: Mapping[str, Any],
+    livemode: bool = False,
+) -> Event:
+    """Write one event in the caller's transaction; announce it after commit.
+
+    ``data`` is ``{"object": {...}}``, the object as the API shows it now; its ``id`` is copied
+    to ``Event.object_id``.
+    """
+    obj = data.get("object")
+    object_id = obj.get("id", "") if isinstance(obj, Mapping) else ""
+    with transaction.atomic(savepoint=False):
+        event = Event.objects.create(
+            type=event_type,
+            merchant_id=merchant_id or "",
+            object_type=object_type,
+            object_id=str(object_id or ""),
+            data=dict(data),
+            livemode=livemode,
+            correlation_id=(correlation_id_get() or "")[:CORRELATION_ID_MAX_LENGTH],
+        )
+        transaction.on_commit(partial(_event_dispatch, event))
+    return event
+
+
+def _event_dispatch(event: Event) -> None:
+    event_committed.send_robust(sender=Event, event=event)
