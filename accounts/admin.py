@@ -1,0 +1,139 @@
+"""The ledger in the admin: read-only. Operators look here; money moves only through services
+(adjustments go through a maker-checker flow, never an edit form)."""
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from simple_history.admin import SimpleHistoryAdmin
+
+from accounts.models import Entry, Hold, JournalTransaction, LedgerAccount, LedgerVerification, Transfer
+from accounts.selectors import accounts_with_balances
+
+LIST_PER_PAGE = 50
+
+
+class ReadOnlyAdminMixin:
+    """No add, change or delete, and no bulk delete action; every field shown read-only."""
+
+    list_per_page = LIST_PER_PAGE
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+class EntryInline(admin.TabularInline):
+    model = Entry
+    fields = ("id", "account", "amount", "currency", "balance_after", "created")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(LedgerAccount)
+class LedgerAccountAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    list_display = (
+        "public_id",
+        "owner_type",
+        "merchant_id",
+        "kind",
+        "currency",
+        "posted_display",
+        "pending",
+        "available_display",
+        "allow_negative",
+        "status",
+        "created",
+    )
+    list_filter = ("owner_type", "kind", "currency", "status", "allow_negative")
+    search_fields = ("public_id", "merchant_id")
+    date_hierarchy = "created"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LedgerAccount]:
+        return accounts_with_balances(super().get_queryset(request))
+
+    @admin.display(description="posted", ordering="posted")
+    def posted_display(self, obj: LedgerAccount):
+        return obj.posted
+
+    @admin.display(description="available", ordering="available")
+    def available_display(self, obj: LedgerAccount):
+        return obj.available
+
+
+@admin.register(JournalTransaction)
+class JournalTransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("public_id", "kind", "reference", "merchant_id", "reverses", "created")
+    list_filter = ("kind",)
+    search_fields = ("public_id", "reference", "merchant_id")
+    date_hierarchy = "created"
+    list_select_related = ("reverses",)
+    inlines = [EntryInline]
+
+
+@admin.register(Entry)
+class EntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "transaction", "account", "amount", "currency", "balance_after", "created")
+    list_filter = ("currency", "transaction__kind")
+    search_fields = ("transaction__public_id", "transaction__reference", "account__public_id")
+    list_select_related = ("transaction", "account")
+    date_hierarchy = "created"
+
+
+@admin.register(Hold)
+class HoldAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    list_display = (
+        "public_id",
+        "account",
+        "amount",
+        "captured_amount",
+        "currency",
+        "status",
+        "expires_at",
+        "created",
+    )
+    list_filter = ("status", "currency")
+    search_fields = ("public_id", "reference", "account__public_id")
+    list_select_related = ("account",)
+
+
+@admin.register(Transfer)
+class TransferAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    list_display = (
+        "public_id",
+        "merchant_id",
+        "from_account",
+        "to_account",
+        "amount",
+        "currency",
+        "status",
+        "created",
+    )
+    list_filter = ("status", "currency")
+    search_fields = ("public_id", "merchant_id", "from_account__public_id", "to_account__public_id")
+    list_select_related = ("from_account", "to_account")
+    date_hierarchy = "created"
+
+
+@admin.register(LedgerVerification)
+class LedgerVerificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "ok", "created", "duration_ms")
+    list_filter = ("ok",)
+    readonly_fields = ("ok", "summary", "failures", "duration_ms", "created")

@@ -1,0 +1,251 @@
+"""Ledger endpoints of the merchant API: wallets, entries, transfers, balance.
+
+Thin adapters: parse, call one service or selector scoped to the key's merchant, render.
+Another merchant's account or transfer is a 404 exactly like an unknown id (the selectors
+filter by ``merchant_id``).
+"""
+
+import django_filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+
+from accounts.api.selectors import balance_transaction_list
+from accounts.api.serializers import (
+    BALANCE_TRANSACTION_PREFIX,
+    ENTRY_PREFIX,
+    AccountCreateInput,
+    AccountOutput,
+    BalanceOutput,
+    BalanceTransactionOutput,
+    EntryOutput,
+    TransferCreateInput,
+    TransferOutput,
+    row_id_decoder,
+)
+from accounts.models import AccountKind, AccountStatus, OwnerType, TransactionKind, TransferStatus
+from accounts.selectors import (
+    account_get,
+    account_list,
+    balance_for_merchant,
+    entry_list,
+    transfer_get,
+    transfer_list,
+)
+from accounts.services import account_open, transfer_create, transfer_reverse
+from paysys.api.filters import ListFilterSet
+from paysys.api.schema import IDEMPOTENCY_KEY_PARAMETER, LIST_PARAMETERS, list_of, responses
+from paysys.api.views import PaysysApiView
+from paysys.money import money_to_minor, validate_minor_amount
+
+TAG = "Ledger"
+
+
+class UpperCaseCharFilter(django_filters.CharFilter):
+    """The API's lower-case currency against the ledger's upper-case column."""
+
+    def filter(self, qs, value):
+        return super().filter(qs, value.upper() if value else value)
+
+
+class AccountFilterSet(ListFilterSet):
+    currency = UpperCaseCharFilter(field_name="currency")
+    status = django_filters.ChoiceFilter(field_name="status", choices=AccountStatus.choices)
+    kind = django_filters.ChoiceFilter(field_name="kind", choices=AccountKind.choices)
+
+
+class TransferFilterSet(ListFilterSet):
+    currency = UpperCaseCharFilter(field_name="currency")
+    status = django_filters.ChoiceFilter(field_name="status", choices=TransferStatus.choices)
+
+
+class BalanceTransactionFilterSet(ListFilterSet):
+    currency = UpperCaseCharFilter(field_name="currency")
+    type = django_filters.ChoiceFilter(field_name="transaction__kind", choices=TransactionKind.choices)
+
+
+def _filter_parameters(filterset_class) -> list:
+    parameters = []
+    for name, declared in filterset_class.declared_filters.items():
+        if name.startswith("created["):
+            continue
+        choices = [value for value, _label in getattr(declared, "extra", {}).get("choices", [])] or None
+        parameters.append(OpenApiParameter(name, str, enum=choices))
+    return parameters
+
+
+class AccountListCreateApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="accounts_create",
+        summary="Open a customer wallet",
+        request=AccountCreateInput,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=responses({201: AccountOutput}, write=True),
+    )
+    def post(self, request):
+        data = self.parse(AccountCreateInput)
+        account = account_open(
+            owner_type=OwnerType.CUSTOMER,
+            merchant_id=self.caller.merchant_id,
+            kind=AccountKind.WALLET,
+            currency=data["currency"],
+            allow_negative=data["allow_negative"],
+            metadata=data["metadata"],
+        )
+        # Re-read with its balances (the selector annotates them).
+        account = account_get(account_id=account.pk, merchant_id=self.caller.merchant_id)
+        return self.object_response(account, AccountOutput, status=201)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="accounts_list",
+        summary="List the merchant's ledger accounts (its own and its customers' wallets)",
+        parameters=LIST_PARAMETERS + _filter_parameters(AccountFilterSet),
+        responses=responses({200: list_of(AccountOutput, "AccountList")}),
+    )
+    def get(self, request):
+        return self.paginated(
+            account_list(merchant_id=self.caller.merchant_id), AccountOutput, filterset_class=AccountFilterSet
+        )
+
+
+class AccountDetailApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="accounts_retrieve",
+        summary="Retrieve a ledger account",
+        responses=responses({200: AccountOutput}),
+    )
+    def get(self, request, account_id: str):
+        return self.object_response(
+            account_get(account_id=account_id, merchant_id=self.caller.merchant_id), AccountOutput
+        )
+
+
+class AccountEntryListApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="accounts_entries_list",
+        summary="List an account's ledger entries, newest first",
+        parameters=LIST_PARAMETERS,
+        responses=responses({200: list_of(EntryOutput, "EntryList")}),
+    )
+    def get(self, request, account_id: str):
+        entries = entry_list(account_id=account_id, merchant_id=self.caller.merchant_id)
+        return self.paginated(entries, EntryOutput, id_field="pk", decode_id=row_id_decoder(ENTRY_PREFIX))
+
+
+class TransferListCreateApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="transfers_create",
+        summary="Move money between two of the merchant's accounts",
+        request=TransferCreateInput,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=responses({201: TransferOutput}, write=True),
+    )
+    def post(self, request):
+        data = self.parse(TransferCreateInput)
+        amount = validate_minor_amount(data["amount"], data["currency"])
+        transfer = transfer_create(
+            merchant_id=self.caller.merchant_id,
+            from_account_id=data["from_account"],
+            to_account_id=data["to_account"],
+            amount=amount,
+            description=data["description"],
+            metadata=data["metadata"],
+        )
+        # The service returns the transfer with its accounts and transaction: no re-read.
+        return self.object_response(transfer, TransferOutput, status=201)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="transfers_list",
+        summary="List transfers",
+        parameters=LIST_PARAMETERS + _filter_parameters(TransferFilterSet),
+        responses=responses({200: list_of(TransferOutput, "TransferList")}),
+    )
+    def get(self, request):
+        return self.paginated(
+            transfer_list(merchant_id=self.caller.merchant_id),
+            TransferOutput,
+            filterset_class=TransferFilterSet,
+        )
+
+
+class TransferDetailApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="transfers_retrieve",
+        summary="Retrieve a transfer",
+        responses=responses({200: TransferOutput}),
+    )
+    def get(self, request, transfer_id: str):
+        return self.object_response(
+            transfer_get(transfer_id=transfer_id, merchant_id=self.caller.merchant_id), TransferOutput
+        )
+
+
+class TransferReverseApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="transfers_reverse",
+        summary="Reverse a transfer with a new journal transaction",
+        request=None,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=responses({200: TransferOutput}, write=True),
+    )
+    def post(self, request, transfer_id: str):
+        transfer = transfer_reverse(merchant_id=self.caller.merchant_id, transfer_id=transfer_id)
+        transfer = transfer_get(transfer_id=transfer.pk, merchant_id=self.caller.merchant_id)
+        return self.object_response(transfer, TransferOutput)
+
+
+class BalanceRetrieveApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="balance_retrieve",
+        summary="The merchant's balance per currency: available, pending, reserved",
+        responses=responses({200: BalanceOutput}),
+    )
+    def get(self, request):
+        balances = balance_for_merchant(merchant_id=self.caller.merchant_id).values()
+
+        def amounts(part: str) -> list[dict]:
+            return [
+                {"amount": money_to_minor(getattr(b, part)), "currency": b.currency.lower()} for b in balances
+            ]
+
+        body = {
+            "object": "balance",
+            "livemode": self.caller.livemode,
+            "available": amounts("available"),
+            "pending": amounts("pending"),
+            "reserved": amounts("reserved"),
+        }
+        return Response(body)
+
+
+class BalanceTransactionListApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="balance_transactions_list",
+        summary="Every movement of the merchant's own balance, newest first",
+        parameters=LIST_PARAMETERS + _filter_parameters(BalanceTransactionFilterSet),
+        responses=responses({200: list_of(BalanceTransactionOutput, "BalanceTransactionList")}),
+    )
+    def get(self, request):
+        return self.paginated(
+            balance_transaction_list(merchant_id=self.caller.merchant_id),
+            BalanceTransactionOutput,
+            filterset_class=BalanceTransactionFilterSet,
+            id_field="pk",
+            decode_id=row_id_decoder(BALANCE_TRANSACTION_PREFIX),
+        )
+
+    def serializer_context(self) -> dict:
+        merchant = self.caller.merchant
+        return {
+            **super().serializer_context(),
+            "settlement_delay_days": getattr(merchant, "settlement_delay_days", 1),
+        }

@@ -1,0 +1,39 @@
+"""Ledger-specific errors, each a subclass of the project's ``paysys.errors`` hierarchy."""
+
+from paysys.errors import ConflictError, InvalidRequestError, ServiceUnavailableError
+
+
+class UnbalancedPostingError(InvalidRequestError):
+    """The lines of a posting do not sum to zero per currency (a programming error upstream)."""
+
+    default_code = "unbalanced_posting"
+
+
+class CurrencyMismatchError(InvalidRequestError):
+    default_code = "currency_mismatch"
+
+
+class ReferenceConflictError(ConflictError):
+    """A posting reuses the reference of an existing transaction with different content."""
+
+    default_code = "reference_conflict"
+
+
+class HoldStateError(ConflictError):
+    default_code = "hold_unexpected_state"
+
+
+class TransferReversedError(ConflictError):
+    default_code = "transfer_already_reversed"
+
+
+class AccountNotEmptyError(ConflictError):
+    """An account with a balance or open holds cannot be closed."""
+
+    default_code = "account_not_empty"
+
+
+class LedgerBusyError(ServiceUnavailableError):
+    """Deadlock or serialization failures persisted past the bounded retries; nothing was posted."""
+
+    default_code = "ledger_busy"
