@@ -1,0 +1,202 @@
+"""Operators' view of merchants and keys: read-mostly; status changes and key actions call services."""
+
+from django.contrib import admin, messages
+from django.http import HttpResponse
+from simple_history.admin import SimpleHistoryAdmin
+
+from merchants.models import ApiKey, FeePlan, Merchant, MerchantLimit
+from merchants.services import (
+    api_key_revoke,
+    api_key_rotate,
+    merchant_activate,
+    merchant_close,
+    merchant_fee_plan_set,
+    merchant_limits_set,
+    merchant_suspend,
+    merchant_update,
+)
+from paysys.errors import PaysysError
+
+
+def _each(modeladmin, request, queryset, action, label: str) -> None:
+    done = 0
+    for obj in queryset.order_by("pk"):
+        try:
+            action(obj)
+            done += 1
+        except PaysysError as exc:
+            modeladmin.message_user(request, f"{obj}: {exc.message}", level=messages.ERROR)
+    if done:
+        modeladmin.message_user(request, f"{label}: {done}.", level=messages.SUCCESS)
+
+
+class FeePlanInline(admin.TabularInline):
+    model = FeePlan
+    extra = 0
+    can_delete = False
+    fields = ("currency", "basis_points", "fixed_minor")
+
+
+class MerchantLimitInline(admin.TabularInline):
+    model = MerchantLimit
+    extra = 0
+    can_delete = False
+    fields = ("currency", "max_payment_minor", "daily_volume_minor")
+
+
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    extra = 0
+    fk_name = "merchant"
+    fields = ("prefix", "scope", "mode", "created", "last_used_at", "expires_at", "revoked_at")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Merchant)
+class MerchantAdmin(SimpleHistoryAdmin):
+    list_display = ("public_id", "name", "email", "status", "default_currency", "created")
+    list_filter = ("status", "default_currency", "payout_schedule")
+    search_fields = ("public_id", "name", "email")
+    readonly_fields = (
+        "public_id",
+        "status",
+        "status_reason",
+        "created",
+        "updated",
+        "activated_at",
+        "suspended_at",
+        "closed_at",
+    )
+    inlines = [FeePlanInline, MerchantLimitInline, ApiKeyInline]
+    actions = ["activate", "suspend", "close"]
+
+    def has_add_permission(self, request) -> bool:
+        # Onboarding runs through merchant_onboard (``create_merchant``), which sets up the fee plan.
+        return False
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Django wraps this view in one atomic block; the services called by save_model and
+        # save_formset own durable transactions of their own, which cannot nest in it.
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change) -> None:
+        # The form's changes go through the service (lock, validation, audit row), not obj.save().
+        changes = {field: form.cleaned_data[field] for field in form.changed_data}
+        if changes:
+            merchant_update(merchant_id=obj.public_id, changes=changes)
+
+    def save_formset(self, request, form, formset, change) -> None:
+        merchant_id = form.instance.public_id
+        # What formset.save() would have recorded, for the admin's change message.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for inline_form in formset.forms:
+            if not inline_form.has_changed() or not inline_form.cleaned_data:
+                continue
+            data = inline_form.cleaned_data
+            saved = None
+            if formset.model is FeePlan:
+                saved = merchant_fee_plan_set(
+                    merchant_id=merchant_id,
+                    currency=data["currency"],
+                    basis_points=data["basis_points"],
+                    fixed_minor=data["fixed_minor"],
+                )
+            elif formset.model is MerchantLimit:
+                saved = merchant_limits_set(
+                    merchant_id=merchant_id,
+                    currency=data["currency"],
+                    max_payment_minor=data["max_payment_minor"],
+                    daily_volume_minor=data["daily_volume_minor"],
+                )
+            if saved is not None and inline_form.instance.pk:
+                formset.changed_objects.append((saved, inline_form.changed_data))
+            elif saved is not None:
+                formset.new_objects.append(saved)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Activate (opens ledger accounts) / reinstate")
+    def activate(self, request, queryset):
+        _each(self, request, queryset, lambda m: merchant_activate(merchant_id=m.public_id), "Activated")
+
+    @admin.action(description="Suspend (its keys get 403)")
+    def suspend(self, request, queryset):
+        _each(
+            self,
+            request,
+            queryset,
+            lambda m: merchant_suspend(merchant_id=m.public_id, reason="admin"),
+            "Suspended",
+        )
+
+    @admin.action(description="Close (revokes every key)")
+    def close(self, request, queryset):
+        _each(
+            self,
+            request,
+            queryset,
+            lambda m: merchant_close(merchant_id=m.public_id, reason="admin"),
+            "Closed",
+        )
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "prefix",
+        "merchant",
+        "scope",
+        "mode",
+        "created",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    )
+    list_filter = ("scope", "mode")
+    search_fields = ("prefix", "merchant__public_id", "merchant__name")
+    exclude = ("secret_hash",)
+    readonly_fields = (
+        "merchant",
+        "prefix",
+        "scope",
+        "mode",
+        "name",
+        "created",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+        "rotated_from",
+    )
+    actions = ["revoke", "rotate"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Revoke now")
+    def revoke(self, request, queryset):
+        _each(self, request, queryset, lambda k: api_key_revoke(prefix=k.prefix), "Revoked")
+
+    @admin.action(description="Rotate (old key expires in 24 h; the new secret is shown once)")
+    def rotate(self, request, queryset):
+        # The new secrets go straight into this response: a flash message would be stored in
+        # the session, i.e. in the database, which must never hold a secret.
+        lines = []
+        for key in queryset.order_by("pk"):
+            try:
+                new, secret = api_key_rotate(prefix=key.prefix)
+            except PaysysError as exc:
+                lines.append(f"{key.prefix}: not rotated: {exc.message}")
+                continue
+            lines.append(f"{key.prefix} -> {new.prefix}: new secret (shown once) {secret}")
+        response = HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+        response["Cache-Control"] = "no-store"
+        return response

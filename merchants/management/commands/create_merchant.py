@@ -1,0 +1,39 @@
+"""manage.py create_merchant --name NAME --email EMAIL [--currency eur] [--json]"""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from merchants.services import api_key_create, merchant_activate, merchant_onboard
+from paysys.audit.context import ACTOR_SYSTEM, actor_scope
+from paysys.errors import PaysysError
+
+
+class Command(BaseCommand):
+    help = "Create and activate a merchant; print its id and a new test secret key (shown once)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--email", required=True)
+        parser.add_argument("--currency", default="eur", help="default currency, lower-case ISO 4217")
+        parser.add_argument(
+            "--json", action="store_true", help='print {"id": "mer_...", "api_key": "sk_test_..."}'
+        )
+
+    def handle(self, *args, name, email, currency, json: bool = False, **options):
+        try:
+            with actor_scope(actor_type=ACTOR_SYSTEM, actor_id="create_merchant"):
+                merchant = merchant_onboard(name=name, email=email, default_currency=currency)
+                merchant_activate(merchant_id=merchant.public_id)
+                _key, secret = api_key_create(merchant_id=merchant.public_id)
+        except PaysysError as exc:
+            raise CommandError(exc.message) from exc
+        if json:
+            self.stdout.write(_json({"id": merchant.public_id, "api_key": secret}))
+        else:
+            self.stdout.write(f"Merchant {merchant.public_id} ({merchant.name}) is active.")
+            self.stdout.write(f"Test secret key (shown once, keep it safe): {secret}")
+
+
+def _json(value: dict) -> str:
+    return json.dumps(value)

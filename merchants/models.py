@@ -1,0 +1,193 @@
+"""Merchants, their commercial terms and their API keys.
+
+A merchant is onboarded ``pending``, becomes ``active`` (its ledger accounts are opened then),
+may be ``suspended`` (its keys authenticate but every request is refused with 403
+``merchant_suspended``) and finally ``closed`` (its keys are revoked). Status changes go
+through ``merchants.services``; the rules the database can hold are constraints here.
+
+An ``ApiKey`` secret is shown once, at creation, and never stored: the row holds its
+HMAC-SHA256 under a server pepper (see ``merchants.keys``) and a short visible prefix.
+"""
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from paysys.ids import ID_MAX_LENGTH, new_id
+
+MAX_BASIS_POINTS = 10_000
+MAX_RESERVE_PERCENT = Decimal(100)
+
+
+def new_merchant_id() -> str:
+    return new_id("mer")
+
+
+class Merchant(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ACTIVE = "active"
+        SUSPENDED = "suspended"
+        CLOSED = "closed"
+
+    class PayoutSchedule(models.TextChoices):
+        DAILY = "daily"
+        WEEKLY = "weekly"
+        MONTHLY = "monthly"
+        MANUAL = "manual"
+
+    public_id = models.CharField(
+        max_length=ID_MAX_LENGTH, unique=True, default=new_merchant_id, editable=False
+    )
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # Lower-case ISO 4217 code, as the API shows currencies.
+    default_currency = models.CharField(max_length=3, default="eur")
+    settlement_delay_days = models.PositiveSmallIntegerField(default=1)
+    # Share of each settlement withheld in the `reserve` account, released after the period.
+    reserve_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal(0))
+    reserve_period_days = models.PositiveSmallIntegerField(default=0)
+    payout_schedule = models.CharField(
+        max_length=16, choices=PayoutSchedule.choices, default=PayoutSchedule.DAILY
+    )
+    metadata = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated = models.DateTimeField(auto_now=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    status_reason = models.CharField(max_length=200, blank=True, default="")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "active", "suspended", "closed"]),
+                name="merchants_merchant_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(reserve_percent__gte=0) & Q(reserve_percent__lte=MAX_RESERVE_PERCENT),
+                name="merchants_merchant_reserve_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(default_currency__regex=r"^[a-z]{3}$"),
+                name="merchants_merchant_currency_lowercase",
+            ),
+            models.CheckConstraint(
+                condition=Q(payout_schedule__in=["daily", "weekly", "monthly", "manual"]),
+                name="merchants_merchant_payout_schedule_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.public_id})"
+
+
+class FeePlan(models.Model):
+    """The merchant's fee in one currency: basis points of the amount plus a fixed amount.
+
+    ``fixed_minor`` is in the currency's minor unit (an integer, as at the API edge);
+    ``merchants.selectors.merchant_fee_terms_get`` turns it into ``Money``.
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="fee_plans")
+    currency = models.CharField(max_length=3)
+    basis_points = models.PositiveIntegerField()
+    fixed_minor = models.PositiveBigIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "currency"], name="merchants_feeplan_merchant_currency_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(basis_points__lte=MAX_BASIS_POINTS), name="merchants_feeplan_basis_points_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[a-z]{3}$"), name="merchants_feeplan_currency_lowercase"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.basis_points} bps + {self.fixed_minor} {self.currency}"
+
+
+class MerchantLimit(models.Model):
+    """Risk limits in one currency, in minor units; null means "no merchant-specific limit"."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="limits")
+    currency = models.CharField(max_length=3)
+    max_payment_minor = models.PositiveBigIntegerField(null=True, blank=True)
+    daily_volume_minor = models.PositiveBigIntegerField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "currency"], name="merchants_merchantlimit_merchant_currency_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[a-z]{3}$"), name="merchants_merchantlimit_currency_lowercase"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"limits {self.currency} for {self.merchant_id}"
+
+
+class ApiKey(models.Model):
+    class Scope(models.TextChoices):
+        READ = "read"
+        WRITE = "write"
+
+    class Mode(models.TextChoices):
+        TEST = "test"
+        LIVE = "live"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="api_keys")
+    # The first characters of the secret (``sk_test_AbCd1234``): shown in lists, used by
+    # ``revoke_api_key``; far too short to authenticate with.
+    prefix = models.CharField(max_length=32, unique=True)
+    # HMAC-SHA256 (hex) of the whole secret under settings.PAYSYS_API_KEY_PEPPER.
+    secret_hash = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.WRITE)
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.TEST)
+    name = models.CharField(max_length=100, blank=True, default="")
+    created = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    # Set on the old key by a rotation: it keeps working until then (the overlap window).
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    rotated_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="rotated_to"
+    )
+
+    history = HistoricalRecords(excluded_fields=["last_used_at"])
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scope__in=["read", "write"]), name="merchants_apikey_scope_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(mode__in=["test", "live"]), name="merchants_apikey_mode_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(prefix__startswith="sk_test_") | Q(prefix__startswith="sk_live_"),
+                name="merchants_apikey_prefix_shape",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.scope}, {self.mode})"

@@ -1,0 +1,73 @@
+"""Reads of merchants, their terms and keys."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from moneyed import Money
+
+from merchants.models import ApiKey, FeePlan, Merchant, MerchantLimit
+from paysys.errors import NotFoundError
+from paysys.money import minor_to_money
+
+
+@dataclass(frozen=True)
+class FeeTerms:
+    basis_points: int
+    fixed: Money
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_payment: Money | None
+    daily_volume: Money | None
+
+
+def merchant_get(*, merchant_id: str) -> Merchant:
+    """The merchant with public id ``merchant_id`` (``mer_…``)."""
+    try:
+        return Merchant.objects.get(public_id=merchant_id)
+    except Merchant.DoesNotExist:
+        raise NotFoundError(f"No such merchant: '{merchant_id}'", param="merchant") from None
+
+
+def merchant_list() -> list[Merchant]:
+    return list(Merchant.objects.order_by("-pk"))
+
+
+def merchant_fee_terms_get(*, merchant: Merchant, currency: str) -> FeeTerms:
+    """The fee for ``currency`` (lower-case): the merchant's plan, else the platform default."""
+    currency = currency.lower()
+    plan = FeePlan.objects.filter(merchant=merchant, currency=currency).first()
+    if plan is None:
+        return FeeTerms(
+            basis_points=settings.PAYSYS_DEFAULT_FEE_BASIS_POINTS,
+            fixed=minor_to_money(settings.PAYSYS_DEFAULT_FEE_FIXED_MINOR, currency),
+        )
+    return FeeTerms(basis_points=plan.basis_points, fixed=minor_to_money(plan.fixed_minor, currency))
+
+
+def merchant_limits_get(*, merchant: Merchant, currency: str) -> Limits:
+    """The merchant's limits in ``currency``; ``None`` where no limit is set."""
+    currency = currency.lower()
+    row = MerchantLimit.objects.filter(merchant=merchant, currency=currency).first()
+    if row is None:
+        return Limits(max_payment=None, daily_volume=None)
+    return Limits(
+        max_payment=None
+        if row.max_payment_minor is None
+        else minor_to_money(row.max_payment_minor, currency),
+        daily_volume=None
+        if row.daily_volume_minor is None
+        else minor_to_money(row.daily_volume_minor, currency),
+    )
+
+
+def api_key_list(*, merchant: Merchant) -> list[ApiKey]:
+    return list(ApiKey.objects.filter(merchant=merchant).order_by("-pk"))
+
+
+def api_key_get_by_prefix(*, prefix: str) -> ApiKey:
+    try:
+        return ApiKey.objects.select_related("merchant").get(prefix=prefix)
+    except ApiKey.DoesNotExist:
+        raise NotFoundError(f"No such API key: '{prefix}'", param="prefix") from None

@@ -1,0 +1,406 @@
+"""Merchant lifecycle and API keys: every write of the merchants app.
+
+Statuses move only along ``MERCHANT_TRANSITIONS``; any other move is a 409 naming the current
+status. Activation opens the merchant's ledger accounts in the same transaction. Closing
+revokes every key at once. Keys: created with their secret returned once; revoked
+immediately; rotated with an overlap window during which the old key still works.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.services import merchant_accounts_open
+from merchants import keys
+from merchants.models import MAX_BASIS_POINTS, ApiKey, FeePlan, Merchant, MerchantLimit
+from paysys.api.auth import ApiCaller
+from paysys.audit.services import audit_record
+from paysys.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from paysys.money import currency_is_supported
+
+MERCHANT_TRANSITIONS: dict[str, set[str]] = {
+    Merchant.Status.PENDING: {Merchant.Status.ACTIVE, Merchant.Status.CLOSED},
+    Merchant.Status.ACTIVE: {Merchant.Status.SUSPENDED, Merchant.Status.CLOSED},
+    Merchant.Status.SUSPENDED: {Merchant.Status.ACTIVE, Merchant.Status.CLOSED},
+    Merchant.Status.CLOSED: set(),
+}
+# `last_used_at` is written at most this often per key: a hint for operators, not an audit trail.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+DEFAULT_ROTATION_OVERLAP = timedelta(hours=24)
+MAX_ROTATION_OVERLAP = timedelta(days=7)
+
+
+class MerchantStateError(ConflictError):
+    default_code = "merchant_unexpected_state"
+
+
+def merchant_lock(*, merchant_id: str) -> Merchant:
+    """Lock one merchant row for a status change (callers hold a transaction)."""
+    try:
+        return Merchant.objects.select_for_update(of=("self",)).get(public_id=merchant_id)
+    except Merchant.DoesNotExist:
+        raise NotFoundError(f"No such merchant: '{merchant_id}'", param="merchant") from None
+
+
+def _move(merchant: Merchant, new_status: str, *, reason: str = "") -> None:
+    """Check and apply a status change, with its audit row (the caller saves the merchant)."""
+    previous = merchant.status
+    if new_status not in MERCHANT_TRANSITIONS[previous]:
+        raise MerchantStateError(
+            f"The merchant is {previous}; it cannot become {new_status}.", param="status"
+        )
+    merchant.status = new_status
+    audit_record(
+        event_type=f"merchant.{new_status}",
+        object_type="merchant",
+        object_id=merchant.public_id,
+        previous_state=previous,
+        new_state=new_status,
+        merchant_id=merchant.public_id,
+        reason_code=reason[:64],
+    )
+
+
+def _key_audit(key: ApiKey, event: str, *, previous: str = "", new: str = "") -> None:
+    # The prefix identifies the key; the secret never reaches the audit log.
+    audit_record(
+        event_type=f"api_key.{event}",
+        object_type="api_key",
+        object_id=key.prefix,
+        previous_state=previous,
+        new_state=new,
+        merchant_id=key.merchant.public_id,
+        metadata={"scope": key.scope, "mode": key.mode},
+    )
+
+
+def _check_currency(currency: str) -> str:
+    if (
+        not isinstance(currency, str)
+        or currency != currency.lower()
+        or not currency_is_supported(currency.upper())
+    ):
+        raise InvalidRequestError(
+            f"Unsupported currency: {currency!r}.", code="invalid_currency", param="currency"
+        )
+    return currency
+
+
+def merchant_onboard(
+    *,
+    name: str,
+    email: str,
+    default_currency: str = "eur",
+    fee_basis_points: int | None = None,
+    fee_fixed_minor: int | None = None,
+    settlement_delay_days: int = 1,
+) -> Merchant:
+    """Create a ``pending`` merchant with a fee plan in its default currency."""
+    if not name.strip():
+        raise InvalidRequestError("A merchant needs a name.", param="name")
+    if "@" not in email:
+        raise InvalidRequestError("A merchant needs a valid e-mail address.", param="email")
+    _check_currency(default_currency)
+    with transaction.atomic(durable=True):
+        merchant = Merchant.objects.create(
+            name=name.strip(),
+            email=email.strip(),
+            default_currency=default_currency,
+            settlement_delay_days=settlement_delay_days,
+        )
+        FeePlan.objects.create(
+            merchant=merchant,
+            currency=default_currency,
+            basis_points=settings.PAYSYS_DEFAULT_FEE_BASIS_POINTS
+            if fee_basis_points is None
+            else fee_basis_points,
+            fixed_minor=settings.PAYSYS_DEFAULT_FEE_FIXED_MINOR
+            if fee_fixed_minor is None
+            else fee_fixed_minor,
+        )
+        audit_record(
+            event_type="merchant.onboarded",
+            object_type="merchant",
+            object_id=merchant.public_id,
+            new_state=merchant.status,
+            merchant_id=merchant.public_id,
+        )
+    return merchant
+
+
+def merchant_activate(*, merchant_id: str) -> Merchant:
+    """pending/suspended → active; opens the ledger accounts of its default currency."""
+    with transaction.atomic(durable=True):
+        merchant = merchant_lock(merchant_id=merchant_id)
+        _move(merchant, Merchant.Status.ACTIVE)
+        merchant.activated_at = merchant.activated_at or timezone.now()
+        merchant.suspended_at = None
+        merchant.status_reason = ""
+        merchant.save(update_fields=["status", "activated_at", "suspended_at", "status_reason", "updated"])
+        merchant_accounts_open(merchant_id=merchant.public_id, currency=merchant.default_currency)
+    return merchant
+
+
+def merchant_suspend(*, merchant_id: str, reason: str = "") -> Merchant:
+    """active → suspended: its keys still identify it, every request gets 403 ``merchant_suspended``."""
+    with transaction.atomic(durable=True):
+        merchant = merchant_lock(merchant_id=merchant_id)
+        _move(merchant, Merchant.Status.SUSPENDED, reason=reason)
+        merchant.suspended_at = timezone.now()
+        merchant.status_reason = reason[:200]
+        merchant.save(update_fields=["status", "suspended_at", "status_reason", "updated"])
+    return merchant
+
+
+def merchant_close(*, merchant_id: str, reason: str = "") -> Merchant:
+    """→ closed, for good; every key of the merchant is revoked in the same transaction."""
+    with transaction.atomic(durable=True):
+        merchant = merchant_lock(merchant_id=merchant_id)
+        _move(merchant, Merchant.Status.CLOSED, reason=reason)
+        now = timezone.now()
+        merchant.closed_at = now
+        merchant.status_reason = reason[:200]
+        merchant.save(update_fields=["status", "closed_at", "status_reason", "updated"])
+        for key in ApiKey.objects.filter(merchant=merchant, revoked_at__isnull=True).order_by("pk"):
+            key.revoked_at = now
+            key.save(update_fields=["revoked_at"])
+            _key_audit(key, "revoked", previous="active", new="revoked")
+    return merchant
+
+
+MERCHANT_UPDATABLE_FIELDS = frozenset(
+    {
+        "name",
+        "email",
+        "settlement_delay_days",
+        "reserve_percent",
+        "reserve_period_days",
+        "payout_schedule",
+        "metadata",
+    }
+)
+
+
+def merchant_update(*, merchant_id: str, changes: dict) -> Merchant:
+    """Change the merchant's profile and terms (not its status: that has its own services)."""
+    unknown = set(changes) - MERCHANT_UPDATABLE_FIELDS
+    if unknown:
+        raise InvalidRequestError(
+            f"These fields cannot be changed here: {sorted(unknown)}.", param=min(unknown)
+        )
+    with transaction.atomic(durable=True):
+        merchant = merchant_lock(merchant_id=merchant_id)
+        for field, value in changes.items():
+            setattr(merchant, field, value)
+        merchant.full_clean(exclude=["status"])
+        merchant.save(update_fields=[*sorted(changes), "updated"])
+        audit_record(
+            event_type="merchant.updated",
+            object_type="merchant",
+            object_id=merchant.public_id,
+            merchant_id=merchant.public_id,
+            metadata={"fields": ",".join(sorted(changes))},
+        )
+    return merchant
+
+
+def merchant_fee_plan_set(*, merchant_id: str, currency: str, basis_points: int, fixed_minor: int) -> FeePlan:
+    """Set the merchant's fee in ``currency``: ``basis_points`` of the amount plus ``fixed_minor``."""
+    _check_currency(currency)
+    if not 0 <= basis_points <= MAX_BASIS_POINTS or fixed_minor < 0:
+        raise InvalidRequestError(
+            "Fees are 0-10,000 basis points plus a non-negative fixed amount.", param="fee"
+        )
+    with transaction.atomic(durable=True):
+        merchant = merchant_lock(merchant_id=merchant_id)
+        plan, _created = FeePlan.objects.update_or_create(
+            merchant=merchant,
+            currency=currency,
+            defaults={"basis_points": basis_points, "fixed_minor": fixed_minor},
+        )
+        audit_record(
+            event_type="merchant.fee_plan_set",
+            object_type="merchant",
+            object_id=merchant.public_id,
+            merchant_id=merchant.public_id,
+            currency=currency,
+            metadata={"basis_points": str(basis_points), "fixed_minor": str(fixed_minor)},
+        )
+    return plan
+
+
+def merchant_limits_set(
+    *, merchant_id: str, currency: str, max_payment_minor: int | None, daily_volume_minor: int | None
+) -> MerchantLimit:
+    """Set the merchant's risk limits in ``currency`` (minor units; ``None``: no limit)."""
+    _check_currency(currency)
+    for param, value in (
+        ("max_payment_minor", max_payment_minor),
+        ("daily_volume_minor", daily_volume_minor),
+    ):
+        if value is not None and value <= 0:
+            raise InvalidRequestError("A limit must be positive (or none).", param=param)
+    with transaction.atomic(durable=True):
+        merchant = merchant_lock(merchant_id=merchant_id)
+        limits, _created = MerchantLimit.objects.update_or_create(
+            merchant=merchant,
+            currency=currency,
+            defaults={"max_payment_minor": max_payment_minor, "daily_volume_minor": daily_volume_minor},
+        )
+        audit_record(
+            event_type="merchant.limits_set",
+            object_type="merchant",
+            object_id=merchant.public_id,
+            merchant_id=merchant.public_id,
+            currency=currency,
+            metadata={
+                "max_payment_minor": str(max_payment_minor),
+                "daily_volume_minor": str(daily_volume_minor),
+            },
+        )
+    return limits
+
+
+def _api_key_insert(
+    *, merchant: Merchant, scope: str, mode: str, name: str, rotated_from: ApiKey | None = None
+):
+    secret = keys.secret_new(mode)
+    key = ApiKey.objects.create(
+        merchant=merchant,
+        prefix=keys.secret_prefix(secret),
+        secret_hash=keys.secret_hash(secret),
+        scope=scope,
+        mode=mode,
+        name=name,
+        rotated_from=rotated_from,
+    )
+    _key_audit(key, "created", new="active")
+    return key, secret
+
+
+def api_key_create(
+    *, merchant_id: str, scope: str = ApiKey.Scope.WRITE, mode: str = ApiKey.Mode.TEST, name: str = ""
+) -> tuple[ApiKey, str]:
+    """A new key for the merchant. Returns the row and the secret: the only time it exists."""
+    if scope not in ApiKey.Scope.values:
+        raise InvalidRequestError(f"Unknown scope {scope!r}.", param="scope")
+    if mode not in ApiKey.Mode.values:
+        raise InvalidRequestError(f"Unknown mode {mode!r}.", param="mode")
+    with transaction.atomic(durable=True):
+        merchant = merchant_lock(merchant_id=merchant_id)
+        if merchant.status == Merchant.Status.CLOSED:
+            raise MerchantStateError("The merchant is closed; it cannot get new keys.")
+        return _api_key_insert(merchant=merchant, scope=scope, mode=mode, name=name)
+
+
+def api_key_revoke(*, prefix: str) -> ApiKey:
+    """Revoke a key now. Revoking a revoked key changes nothing."""
+    with transaction.atomic(durable=True):
+        try:
+            key = ApiKey.objects.select_for_update(of=("self",)).select_related("merchant").get(prefix=prefix)
+        except ApiKey.DoesNotExist:
+            raise NotFoundError(f"No such API key: '{prefix}'", param="prefix") from None
+        if key.revoked_at is None:
+            key.revoked_at = timezone.now()
+            key.save(update_fields=["revoked_at"])
+            _key_audit(key, "revoked", previous="active", new="revoked")
+    return key
+
+
+def api_key_rotate(*, prefix: str, overlap: timedelta = DEFAULT_ROTATION_OVERLAP) -> tuple[ApiKey, str]:
+    """Replace a key: a new one with the same scope and mode; the old one expires after ``overlap``."""
+    if overlap < timedelta(0) or overlap > MAX_ROTATION_OVERLAP:
+        raise InvalidRequestError("The overlap must be between 0 and 7 days.", param="overlap")
+    with transaction.atomic(durable=True):
+        try:
+            old = ApiKey.objects.select_for_update(of=("self",)).select_related("merchant").get(prefix=prefix)
+        except ApiKey.DoesNotExist:
+            raise NotFoundError(f"No such API key: '{prefix}'", param="prefix") from None
+        now = timezone.now()
+        if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
+            raise ConflictError(
+                "This key is revoked or expired; create a new one instead.", code="api_key_inactive"
+            )
+        if hasattr(old, "rotated_to"):
+            raise ConflictError("This key has already been rotated.", code="api_key_already_rotated")
+        new, secret = _api_key_insert(
+            merchant=old.merchant, scope=old.scope, mode=old.mode, name=old.name, rotated_from=old
+        )
+        old.expires_at = now + overlap
+        old.save(update_fields=["expires_at"])
+        _key_audit(old, "rotated", previous="active", new="expiring")
+    return new, secret
+
+
+def api_key_authenticate(*, secret: str) -> ApiCaller:
+    """Resolve a secret to its caller (``settings.PAYSYS_API_KEY_AUTHENTICATOR``).
+
+    One indexed query per request; ``last_used_at`` is refreshed by a conditional UPDATE at most
+    once a minute per key, so a busy key does not turn every read into a write.
+    """
+    if not keys.secret_looks_valid(secret):
+        raise AuthenticationError("Invalid API key provided.")
+    key = (
+        ApiKey.objects.select_related("merchant")
+        .filter(secret_hash=keys.secret_hash(secret), revoked_at__isnull=True)
+        .first()
+    )
+    now = timezone.now()
+    if key is None or (key.expires_at is not None and key.expires_at <= now):
+        raise AuthenticationError("Invalid API key provided.")
+    merchant = key.merchant
+    if merchant.status == Merchant.Status.SUSPENDED:
+        raise PermissionDeniedError("This merchant account is suspended.", code="merchant_suspended")
+    if merchant.status != Merchant.Status.ACTIVE:
+        raise PermissionDeniedError(f"This merchant account is {merchant.status}.", code="merchant_inactive")
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        # A conditional UPDATE (no history row): concurrent requests write it once between them.
+        ApiKey.objects.filter(pk=key.pk).exclude(last_used_at__gt=now - LAST_USED_RESOLUTION).update(
+            last_used_at=now
+        )
+    return ApiCaller(
+        merchant_pk=merchant.pk,
+        merchant_id=merchant.public_id,
+        api_key_pk=key.pk,
+        key_prefix=key.prefix,
+        can_write=key.scope == ApiKey.Scope.WRITE,
+        livemode=key.mode == ApiKey.Mode.LIVE,
+        merchant=merchant,
+    )
+
+
+DEMO_MERCHANT_EMAIL = "demo@paysys.test"
+DEMO_ADMIN_USERNAME = "admin"
+DEMO_ADMIN_PASSWORD = "paysys-demo"  # noqa: S105 - a development-only, printed credential
+
+
+@dataclass(frozen=True)
+class DemoSeed:
+    merchant: Merchant
+    merchant_created: bool
+    secret: str
+
+
+def demo_seed() -> DemoSeed:
+    """The demo merchant (active) and the admin superuser, created once; a fresh test key each run."""
+    user_model = get_user_model()
+    if not user_model.objects.filter(username=DEMO_ADMIN_USERNAME).exists():
+        user_model.objects.create_superuser(DEMO_ADMIN_USERNAME, "admin@paysys.test", DEMO_ADMIN_PASSWORD)
+    merchant = Merchant.objects.filter(email=DEMO_MERCHANT_EMAIL).order_by("pk").first()
+    created = merchant is None
+    if created:
+        merchant = merchant_onboard(name="Demo Shop", email=DEMO_MERCHANT_EMAIL, default_currency="eur")
+    if merchant.status == Merchant.Status.PENDING:
+        merchant = merchant_activate(merchant_id=merchant.public_id)
+    _key, secret = api_key_create(merchant_id=merchant.public_id, name="demo")
+    return DemoSeed(merchant=merchant, merchant_created=created, secret=secret)

@@ -1,0 +1,113 @@
+"""OpenAPI building blocks: the error body, the common parameters and responses of every view."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+from paysys.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "paysys.api.auth.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema: object) -> dict:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A secret key: `sk_test_…` or `sk_live_…`.",
+        }
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(
+        choices=[
+            "invalid_request_error",
+            "authentication_error",
+            "permission_error",
+            "card_error",
+            "idempotency_error",
+            "rate_limit_error",
+            "api_error",
+        ]
+    )
+    code = serializers.CharField()
+    message = serializers.CharField()
+    param = serializers.CharField(allow_null=True)
+    request_id = serializers.CharField(allow_null=True)
+    decline_code = serializers.CharField(required=False)
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "Invalid request (the error names the `param`).",
+    401: "Missing, invalid or revoked API key.",
+    402: "The card was declined.",
+    403: "The key may not do this (read-only key, suspended merchant).",
+    404: "No such object (or not this merchant's).",
+    405: "Method not allowed.",
+    406: "Not acceptable.",
+    409: "Conflict: the object's state does not allow this, or the Idempotency-Key is in use.",
+    413: "The request body is too large.",
+    415: "Unsupported media type: send application/json.",
+    422: "The Idempotency-Key was used with a different request.",
+    429: "Rate limited; retry after `Retry-After` seconds.",
+}
+
+READ_ERRORS = (400, 401, 403, 404, 405, 406, 429)
+WRITE_ERRORS = (400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 429)
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    return {
+        status: OpenApiResponse(ErrorSerializer, description=_ERROR_DESCRIPTIONS[status])
+        for status in statuses
+    }
+
+
+def responses(ok: dict[int, object], *, write: bool = False, extra: tuple[int, ...] = ()) -> dict:
+    """A view's full response table: its successes plus every error it can return."""
+    table: dict = dict(ok)
+    table.update(error_responses(*sorted(set(WRITE_ERRORS if write else READ_ERRORS) | set(extra))))
+    return table
+
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    name="Idempotency-Key",
+    # Printable ASCII without leading or trailing blanks (HTTP strips them).
+    type={"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]*[!-~])?$"},
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="1-255 characters. Retrying with the same key and body replays the first response.",
+)
+
+LIST_PARAMETERS = [
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+        description=f"1-{MAX_LIMIT}, default {DEFAULT_LIMIT}.",
+    ),
+    OpenApiParameter(
+        "starting_after",
+        OpenApiTypes.STR,
+        description="An object id: the page after it. An id that is not one of yours is a 404.",
+    ),
+    OpenApiParameter("created[gte]", OpenApiTypes.DATETIME, description="Created at or after (ISO 8601)."),
+    OpenApiParameter("created[lt]", OpenApiTypes.DATETIME, description="Created before (ISO 8601)."),
+]
+
+
+def list_of(item: type[serializers.Serializer], name: str) -> serializers.Serializer:
+    """The schema of ``{"object": "list", "data": [...], "has_more": bool}``."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "object": serializers.CharField(help_text="Always `list`."),
+            "data": item(many=True),
+            "has_more": serializers.BooleanField(),
+        },
+    )

@@ -1,0 +1,46 @@
+"""Merchants with keys, and a JSON client speaking to the API in-process."""
+
+import json
+from dataclasses import dataclass
+
+from django.test import Client
+
+from merchants.services import api_key_create, merchant_activate, merchant_onboard
+
+
+@dataclass
+class Tenant:
+    merchant_id: str
+    secret: str
+    read_secret: str
+
+
+def tenant_create(name: str = "Shop", currency: str = "eur") -> Tenant:
+    merchant = merchant_onboard(name=name, email=f"{name.lower()}@example.com", default_currency=currency)
+    merchant_activate(merchant_id=merchant.public_id)
+    _key, secret = api_key_create(merchant_id=merchant.public_id)
+    _key, read_secret = api_key_create(merchant_id=merchant.public_id, scope="read")
+    return Tenant(merchant_id=merchant.public_id, secret=secret, read_secret=read_secret)
+
+
+class ApiClient:
+    def __init__(self, secret: str | None) -> None:
+        self.secret = secret
+        self.client = Client(raise_request_exception=False)
+
+    def _headers(self, extra: dict) -> dict:
+        headers = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in extra.items()}
+        if self.secret:
+            headers["HTTP_AUTHORIZATION"] = f"Bearer {self.secret}"
+        return headers
+
+    def get(self, path: str, **headers):
+        return self.client.get(path, **self._headers(headers))
+
+    def post(self, path: str, body: dict | None = None, **headers):
+        return self.client.post(
+            path,
+            data=json.dumps(body if body is not None else {}),
+            content_type="application/json",
+            **self._headers(headers),
+        )

@@ -1,0 +1,85 @@
+"""A tiny API on the platform alone, for testing paysys/api and paysys/idempotency without a
+domain app: a test key resolver, and views that write ``auth.Group`` rows as their business."""
+
+import threading
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.urls import path
+from rest_framework import serializers
+
+from paysys.api.auth import ApiCaller
+from paysys.api.fields import MetadataField, StrictIntegerField
+from paysys.api.views import PaysysApiView
+from paysys.errors import AuthenticationError, ConflictError, PermissionDeniedError
+
+WRITE_KEY = "sk_test_" + "w" * 40
+READ_KEY = "sk_test_" + "r" * 40
+OTHER_KEY = "sk_test_" + "o" * 40
+SUSPENDED_KEY = "sk_test_" + "s" * 40
+
+# Set by tests that need a request to stop half-way (in flight) until they release it.
+gate = {"entered": threading.Event(), "release": threading.Event(), "enabled": False}
+
+
+def authenticate(*, secret: str) -> ApiCaller:
+    if secret == SUSPENDED_KEY:
+        raise PermissionDeniedError("This merchant account is suspended.", code="merchant_suspended")
+    callers = {
+        WRITE_KEY: ("mer_a", True),
+        READ_KEY: ("mer_a", False),
+        OTHER_KEY: ("mer_b", True),
+    }
+    if secret not in callers:
+        raise AuthenticationError("Invalid API key provided.")
+    merchant_id, can_write = callers[secret]
+    return ApiCaller(
+        merchant_pk=1,
+        merchant_id=merchant_id,
+        api_key_pk=hash(secret) % 1000,
+        key_prefix=secret[:16],
+        can_write=can_write,
+        livemode=False,
+    )
+
+
+class GroupInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    amount = StrictIntegerField(required=False)
+    metadata = MetadataField()
+    fail = serializers.ChoiceField(choices=["none", "crash", "conflict"], default="none")
+
+
+class GroupCreateApi(PaysysApiView):
+    def post(self, request):
+        data = self.parse(GroupInput)
+        with transaction.atomic(durable=True):  # as a domain service would
+            group = Group.objects.create(name=f"{self.caller.merchant_id}:{data['name']}")
+        if gate["enabled"]:
+            gate["entered"].set()
+            gate["release"].wait(timeout=20)
+        if data["fail"] == "crash":
+            raise RuntimeError("boom")
+        if data["fail"] == "conflict":
+            raise ConflictError("Not now.", code="not_now")
+        return self._group(group, status=201)
+
+    def get(self, request):
+        from paysys.api.pagination import paginate
+
+        queryset = Group.objects.filter(name__startswith=f"{self.caller.merchant_id}:")
+        page = paginate(queryset, request=request, id_field="name")
+        return self.list_response(page, GroupOutput)
+
+    def _group(self, group, status):
+        return self.object_response(group, GroupOutput, status=status)
+
+
+class GroupOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+urlpatterns = [
+    path("v1/groups", GroupCreateApi.as_view()),
+]

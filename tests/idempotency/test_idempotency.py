@@ -1,0 +1,206 @@
+"""Idempotency-Key through the platform's base view, on real PostgreSQL transactions."""
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from paysys.idempotency.models import IdempotencyKey
+from paysys.idempotency.services import idempotency_keys_prune, request_fingerprint
+from tests.api.platform_app import OTHER_KEY, WRITE_KEY
+
+
+def post(body, key="k1", secret=WRITE_KEY, path="/v1/groups"):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    if key is not None:
+        headers["HTTP_IDEMPOTENCY_KEY"] = key
+    raw = body if isinstance(body, str) else json.dumps(body)
+    return Client(raise_request_exception=False).post(
+        path, data=raw, content_type="application/json", **headers
+    )
+
+
+@pytest.mark.django_db
+def test_same_key_same_body_replays_status_and_bytes(platform_api):
+    first = post({"name": "a"})
+    assert first.status_code == 201
+    assert "Idempotent-Replayed" not in first
+    for _ in range(3):
+        again = post({"name": "a"})
+        assert (again.status_code, again.content) == (201, first.content)
+        assert again["Idempotent-Replayed"] == "true"
+        assert again["Request-Id"] != first["Request-Id"]
+    assert Group.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_key_order_and_spacing_of_the_body_do_not_matter(platform_api):
+    post('{"name": "a", "metadata": {"x": "1", "y": "2"}}')
+    again = post('{"metadata":{"y":"2","x":"1"},  "name":"a"}')
+    assert again["Idempotent-Replayed"] == "true"
+
+
+@pytest.mark.django_db
+def test_same_key_other_body_is_422(platform_api):
+    post({"name": "a"})
+    response = post({"name": "b"})
+    assert response.status_code == 422
+    assert response.json()["error"]["type"] == "idempotency_error"
+    assert Group.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_keys_are_scoped_per_merchant(platform_api):
+    assert post({"name": "a"}).status_code == 201
+    theirs = post({"name": "a"}, secret=OTHER_KEY)
+    assert theirs.status_code == 201
+    assert "Idempotent-Replayed" not in theirs
+    assert Group.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_client_errors_are_stored_and_replayed(platform_api):
+    first = post({"name": "a", "fail": "conflict"})
+    again = post({"name": "a", "fail": "conflict"})
+    assert first.status_code == again.status_code == 409
+    assert (
+        json.loads(again.content)["error"]["code"] == json.loads(first.content)["error"]["code"] == "not_now"
+    )
+    assert again["Idempotent-Replayed"] == "true"
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256])
+@pytest.mark.django_db
+def test_key_length_must_be_1_to_255(platform_api, key):
+    response = post({"name": "a"}, key=key)
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "Idempotency-Key"
+
+
+def test_fingerprint_covers_method_path_and_body():
+    base = request_fingerprint(method="POST", path="/v1/a", body=b'{"x": 1}')
+    assert base == request_fingerprint(method="post", path="/v1/a", body=b'{ "x":1 }')
+    assert base != request_fingerprint(method="POST", path="/v1/b", body=b'{"x": 1}')
+    assert base != request_fingerprint(method="POST", path="/v1/a", body=b'{"x": 2}')
+
+
+@pytest.mark.django_db(transaction=True)
+def test_server_error_rolls_back_the_write_and_frees_the_key(platform_api):
+    assert post({"name": "a", "fail": "crash"}).status_code == 500
+    assert not Group.objects.exists()
+    assert not IdempotencyKey.objects.exists()
+    assert post({"name": "a"}).status_code == 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_business_write_and_stored_response_commit_together(platform_api):
+    response = post({"name": "a"})
+    row = IdempotencyKey.objects.get()
+    assert row.status == "completed"
+    assert bytes(row.response_body) == response.content
+    assert Group.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_request_that_died_after_claiming_is_completed_by_a_retry_exactly_once(platform_api, settings):
+    # The state a killed process leaves: the claim committed, its run rolled back, the lease over.
+    body = json.dumps({"name": "a"})
+    IdempotencyKey.objects.create(
+        merchant="mer_a",
+        key="k1",
+        method="POST",
+        path="/v1/groups",
+        fingerprint=request_fingerprint(method="POST", path="/v1/groups", body=body.encode()),
+        locked_until=timezone.now() - timedelta(seconds=1),
+        created=timezone.now(),
+    )
+    first = post(body)
+    assert first.status_code == 201
+    assert post(body).content == first.content
+    assert Group.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retry_within_the_lease_of_a_dead_request_is_409(platform_api):
+    body = json.dumps({"name": "a"})
+    IdempotencyKey.objects.create(
+        merchant="mer_a",
+        key="k1",
+        method="POST",
+        path="/v1/groups",
+        fingerprint=request_fingerprint(method="POST", path="/v1/groups", body=body.encode()),
+        locked_until=timezone.now() + timedelta(seconds=30),
+        created=timezone.now(),
+    )
+    response = post(body)
+    assert response.status_code == 409
+    assert response.json()["error"]["type"] == "idempotency_error"
+
+
+def _in_thread(fn):
+    try:
+        return fn()
+    finally:
+        connection.close()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.django_db(transaction=True)
+def test_in_flight_request_gets_409_even_past_its_lease_and_then_replays(platform_api, settings):
+    # A lease of 0 s: only the live owner's row lock tells a slow request from a dead one.
+    settings.PAYSYS_IDEMPOTENCY_LEASE_SECONDS = 0
+    platform_api.gate.update(enabled=True)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        slow = pool.submit(_in_thread, lambda: post({"name": "a"}))
+        assert platform_api.gate["entered"].wait(timeout=20)
+        platform_api.gate["enabled"] = False
+        second = _in_thread(lambda: post({"name": "a"}))
+        assert second.status_code == 409
+        assert second.json()["error"]["code"] == "idempotency_key_in_use"
+        platform_api.gate["release"].set()
+        first = slow.result(timeout=30)
+    assert first.status_code == 201
+    assert post({"name": "a"}).content == first.content
+    assert Group.objects.count() == 1
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_identical_requests_run_once(platform_api):
+    barrier = threading.Barrier(8)
+
+    def attempt():
+        barrier.wait(timeout=20)
+        return post({"name": "a"})
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(lambda _: _in_thread(attempt), range(8)))
+    statuses = sorted(r.status_code for r in responses)
+    assert set(statuses) <= {201, 409}
+    created = [r for r in responses if r.status_code == 201]
+    assert len({r.content for r in created}) == 1
+    assert sum(1 for r in created if "Idempotent-Replayed" not in r) == 1
+    assert Group.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_prune_deletes_keys_older_than_the_retention(platform_api):
+    now = timezone.now()
+    for key, age in (("old", timedelta(hours=25)), ("new", timedelta(hours=23))):
+        IdempotencyKey.objects.create(
+            merchant="mer_a",
+            key=key,
+            method="POST",
+            path="/p",
+            fingerprint="f",
+            locked_until=now,
+            created=now - age,
+        )
+    assert idempotency_keys_prune() == 1
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
