@@ -1,0 +1,192 @@
+"""Operators' view of payments: read only; review decisions, disputes and cancels call services."""
+
+from django.contrib import admin, messages
+from simple_history.admin import SimpleHistoryAdmin
+
+from payments.models import BlocklistEntry, Dispute, Payment, PaymentMethod, ProcessorOperation, Refund
+from payments.services import (
+    dispute_close,
+    dispute_open,
+    payment_cancel,
+    payment_review_approve,
+    payment_review_decline,
+)
+from paysys.errors import PaysysError
+
+
+def _each(modeladmin, request, queryset, action, label: str) -> None:
+    done = 0
+    for obj in queryset.order_by("pk"):
+        try:
+            action(obj)
+            done += 1
+        except PaysysError as exc:
+            modeladmin.message_user(request, f"{obj}: {exc.message}", level=messages.ERROR)
+    if done:
+        modeladmin.message_user(request, f"{label}: {done}.", level=messages.SUCCESS)
+
+
+class ReadOnlyAdmin(SimpleHistoryAdmin):
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class RefundInline(admin.TabularInline):
+    model = Refund
+    extra = 0
+    fields = ("public_id", "amount", "currency", "status", "reason", "created")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OperationInline(admin.TabularInline):
+    model = ProcessorOperation
+    fk_name = "payment"
+    extra = 0
+    fields = ("reference", "kind", "status", "amount", "created", "resolved_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = (
+        "public_id",
+        "merchant",
+        "amount",
+        "currency",
+        "status",
+        "risk_score",
+        "disputed",
+        "created",
+    )
+    list_filter = ("status", "currency", "capture_method", "disputed")
+    search_fields = ("public_id", "merchant__public_id", "payment_method__public_id")
+    list_select_related = ("merchant",)
+    inlines = [OperationInline, RefundInline]
+    actions = ["approve_review", "decline_review", "cancel", "open_dispute"]
+
+    @admin.action(description="Approve review (capture proceeds)")
+    def approve_review(self, request, queryset):
+        _each(
+            self,
+            request,
+            queryset,
+            lambda p: payment_review_approve(payment_id=p.public_id, operator_id=str(request.user.pk)),
+            "Approved",
+        )
+
+    @admin.action(description="Decline review (void the authorization)")
+    def decline_review(self, request, queryset):
+        _each(
+            self,
+            request,
+            queryset,
+            lambda p: payment_review_decline(payment_id=p.public_id, operator_id=str(request.user.pk)),
+            "Declined",
+        )
+
+    @admin.action(description="Cancel (void) uncaptured payments")
+    def cancel(self, request, queryset):
+        _each(
+            self,
+            request,
+            queryset,
+            lambda p: payment_cancel(payment=p, reason="requested_by_customer"),
+            "Canceled",
+        )
+
+    @admin.action(description="Open a dispute (chargeback notice)")
+    def open_dispute(self, request, queryset):
+        _each(
+            self,
+            request,
+            queryset,
+            lambda p: dispute_open(
+                payment_id=p.public_id, reason="general", operator_id=str(request.user.pk)
+            ),
+            "Disputed",
+        )
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ("public_id", "payment", "amount", "currency", "status", "reason", "created")
+    list_filter = ("status", "currency", "reason")
+    search_fields = ("public_id", "payment__public_id")
+    list_select_related = ("payment",)
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyAdmin):
+    list_display = (
+        "public_id",
+        "payment",
+        "amount",
+        "fee",
+        "currency",
+        "status",
+        "evidence_due_by",
+        "created",
+    )
+    list_filter = ("status", "currency")
+    search_fields = ("public_id", "payment__public_id")
+    list_select_related = ("payment",)
+    actions = ["close_won", "close_lost"]
+
+    @admin.action(description="Close as won (amount back to the merchant)")
+    def close_won(self, request, queryset):
+        _each(
+            self,
+            request,
+            queryset,
+            lambda d: dispute_close(dispute_id=d.public_id, outcome="won", operator_id=str(request.user.pk)),
+            "Won",
+        )
+
+    @admin.action(description="Close as lost")
+    def close_lost(self, request, queryset):
+        _each(
+            self,
+            request,
+            queryset,
+            lambda d: dispute_close(dispute_id=d.public_id, outcome="lost", operator_id=str(request.user.pk)),
+            "Lost",
+        )
+
+
+@admin.register(PaymentMethod)
+class PaymentMethodAdmin(admin.ModelAdmin):
+    list_display = ("public_id", "merchant", "brand", "last4", "exp_month", "exp_year", "created")
+    search_fields = ("public_id", "fingerprint")
+    exclude = ("processor_token",)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(BlocklistEntry)
+class BlocklistEntryAdmin(SimpleHistoryAdmin):
+    """The risk team edits the blocklist directly: it moves no money, and history keeps every change."""
+
+    list_display = ("kind", "value", "reason", "created")
+    list_filter = ("kind",)
+    search_fields = ("value",)

@@ -1,0 +1,312 @@
+"""Payment endpoints of the merchant API: payment methods, payments, refunds, disputes.
+
+Thin adapters: parse, call one service or selector scoped to the key's merchant, render.
+Another merchant's payment, refund, dispute or payment method is a 404 exactly like an unknown
+id (every selector filters by the caller's merchant).
+"""
+
+import django_filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+
+from payments.api.serializers import (
+    DisputeEvidenceInput,
+    DisputeOutput,
+    PaymentCancelInput,
+    PaymentCaptureInput,
+    PaymentConfirmInput,
+    PaymentCreateInput,
+    PaymentMethodCreateInput,
+    PaymentMethodOutput,
+    PaymentOutput,
+    RefundCreateInput,
+    RefundOutput,
+)
+from payments.models import Dispute, Payment, Refund
+from payments.selectors import (
+    dispute_get,
+    dispute_list,
+    payment_get,
+    payment_list,
+    refund_get,
+    refund_list,
+)
+from payments.services import (
+    TransferRequest,
+    dispute_evidence_submit,
+    payment_cancel,
+    payment_capture,
+    payment_confirm,
+    payment_create,
+    payment_method_create,
+    refund_create,
+)
+from payments.states import Status
+from paysys.api.filters import ListFilterSet
+from paysys.api.schema import IDEMPOTENCY_KEY_PARAMETER, LIST_PARAMETERS, list_of, responses
+from paysys.api.views import PaysysApiView
+from paysys.errors import NotFoundError
+from paysys.money import validate_minor_amount
+
+TAG = "Payments"
+
+
+class UpperCaseCharFilter(django_filters.CharFilter):
+    """The API's lower-case currency against the upper-case column."""
+
+    def filter(self, qs, value):
+        return super().filter(qs, value.upper() if value else value)
+
+
+class PaymentFilterSet(ListFilterSet):
+    status = django_filters.ChoiceFilter(field_name="status", choices=[(s.value, s.value) for s in Status])
+    currency = UpperCaseCharFilter(field_name="currency")
+
+
+class RefundFilterSet(ListFilterSet):
+    status = django_filters.ChoiceFilter(field_name="status", choices=Refund.RefundStatus.choices)
+    currency = UpperCaseCharFilter(field_name="currency")
+    payment = django_filters.CharFilter(field_name="payment__public_id")
+
+
+class DisputeFilterSet(ListFilterSet):
+    status = django_filters.ChoiceFilter(field_name="status", choices=Dispute.DisputeStatus.choices)
+    currency = UpperCaseCharFilter(field_name="currency")
+    payment = django_filters.CharFilter(field_name="payment__public_id")
+
+
+def _filter_parameters(filterset_class) -> list:
+    parameters = []
+    for name, declared in filterset_class.declared_filters.items():
+        if name.startswith("created["):
+            continue
+        choices = [value for value, _label in getattr(declared, "extra", {}).get("choices", [])] or None
+        parameters.append(OpenApiParameter(name, str, enum=choices))
+    return parameters
+
+
+class PaymentMethodCreateApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="payment_methods_create",
+        summary="Tokenize a card (the number and CVC are never stored)",
+        request=PaymentMethodCreateInput,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=responses({201: PaymentMethodOutput}, write=True),
+    )
+    def post(self, request):
+        data = self.parse(PaymentMethodCreateInput)
+        pm = payment_method_create(
+            merchant=self.caller.merchant, card=data["card"], livemode=self.caller.livemode
+        )
+        return self.object_response(pm, PaymentMethodOutput, status=201)
+
+
+class PaymentListCreateApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="payments_create",
+        summary="Create a payment (card, saved payment method or customer wallet)",
+        request=PaymentCreateInput,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=responses({201: PaymentOutput}, write=True, extra=(402,)),
+    )
+    def post(self, request):
+        data = self.parse(PaymentCreateInput)
+        amount = validate_minor_amount(data["amount"], data["currency"])
+        transfers = [
+            TransferRequest(
+                destination=item["destination"],
+                amount=validate_minor_amount(
+                    item["amount"], data["currency"], param=f"transfer_data[{index}][amount]"
+                ),
+            )
+            for index, item in enumerate(data["transfer_data"])
+        ]
+        method_data = data.get("payment_method_data")
+        payment = payment_create(
+            merchant=self.caller.merchant,
+            amount=amount,
+            payment_method_id=data.get("payment_method"),
+            card=method_data["card"] if method_data else None,
+            source_account_id=data.get("source_account"),
+            capture_method=data["capture_method"],
+            description=data["description"],
+            metadata=data["metadata"],
+            transfers=transfers,
+            receipt_email=data["receipt_email"],
+            ip=request.META.get("REMOTE_ADDR", ""),
+            livemode=self.caller.livemode,
+        )
+        return self.object_response(payment, PaymentOutput, status=201)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="payments_list",
+        summary="List payments, newest first",
+        parameters=LIST_PARAMETERS + _filter_parameters(PaymentFilterSet),
+        responses=responses({200: list_of(PaymentOutput, "PaymentList")}),
+    )
+    def get(self, request):
+        return self.paginated(
+            payment_list(merchant_pk=self.caller.merchant_pk), PaymentOutput, filterset_class=PaymentFilterSet
+        )
+
+
+class PaymentDetailApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="payments_retrieve",
+        summary="Retrieve a payment",
+        responses=responses({200: PaymentOutput}),
+    )
+    def get(self, request, payment_id: str):
+        return self.object_response(
+            payment_get(merchant_pk=self.caller.merchant_pk, payment_id=payment_id), PaymentOutput
+        )
+
+
+def _capture_amount(payment: Payment, minor: int | None):
+    if minor is None:
+        return None
+    return validate_minor_amount(minor, payment.currency.lower())
+
+
+class PaymentCaptureApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="payments_capture",
+        summary="Capture an authorized payment, fully or partly (the rest is released)",
+        request=PaymentCaptureInput,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=responses({200: PaymentOutput}, write=True),
+    )
+    def post(self, request, payment_id: str):
+        data = self.parse(PaymentCaptureInput)
+        payment = payment_get(merchant_pk=self.caller.merchant_pk, payment_id=payment_id)
+        payment = payment_capture(payment=payment, amount=_capture_amount(payment, data.get("amount")))
+        return self.object_response(payment, PaymentOutput)
+
+
+class PaymentCancelApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="payments_cancel",
+        summary="Cancel (void) an uncaptured payment",
+        request=PaymentCancelInput,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=responses({200: PaymentOutput}, write=True),
+    )
+    def post(self, request, payment_id: str):
+        data = self.parse(PaymentCancelInput)
+        payment = payment_get(merchant_pk=self.caller.merchant_pk, payment_id=payment_id)
+        payment = payment_cancel(payment=payment, reason=data["cancellation_reason"])
+        return self.object_response(payment, PaymentOutput)
+
+
+class PaymentConfirmApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="payments_confirm",
+        summary="Complete the authentication challenge of a requires_action payment",
+        request=PaymentConfirmInput,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=responses({200: PaymentOutput}, write=True, extra=(402,)),
+    )
+    def post(self, request, payment_id: str):
+        data = self.parse(PaymentConfirmInput)
+        payment = payment_get(merchant_pk=self.caller.merchant_pk, payment_id=payment_id)
+        payment = payment_confirm(payment=payment, challenge_passed=data["challenge"] == "pass")
+        return self.object_response(payment, PaymentOutput)
+
+
+class RefundListCreateApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="refunds_create",
+        summary="Refund a captured payment, fully or partly",
+        request=RefundCreateInput,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=responses({201: RefundOutput}, write=True),
+    )
+    def post(self, request):
+        data = self.parse(RefundCreateInput)
+        try:
+            payment = payment_get(merchant_pk=self.caller.merchant_pk, payment_id=data["payment"])
+        except NotFoundError:
+            raise NotFoundError(f"No such payment: '{data['payment']}'", param="payment") from None
+        amount = data.get("amount")
+        refund = refund_create(
+            payment=payment,
+            amount=None if amount is None else validate_minor_amount(amount, payment.currency.lower()),
+            reason=data["reason"],
+            metadata=data["metadata"],
+        )
+        return self.object_response(refund, RefundOutput, status=201)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="refunds_list",
+        summary="List refunds, newest first",
+        parameters=LIST_PARAMETERS + _filter_parameters(RefundFilterSet),
+        responses=responses({200: list_of(RefundOutput, "RefundList")}),
+    )
+    def get(self, request):
+        return self.paginated(
+            refund_list(merchant_pk=self.caller.merchant_pk), RefundOutput, filterset_class=RefundFilterSet
+        )
+
+
+class RefundDetailApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="refunds_retrieve",
+        summary="Retrieve a refund",
+        responses=responses({200: RefundOutput}),
+    )
+    def get(self, request, refund_id: str):
+        return self.object_response(
+            refund_get(merchant_pk=self.caller.merchant_pk, refund_id=refund_id), RefundOutput
+        )
+
+
+class DisputeListApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="disputes_list",
+        summary="List disputes, newest first",
+        parameters=LIST_PARAMETERS + _filter_parameters(DisputeFilterSet),
+        responses=responses({200: list_of(DisputeOutput, "DisputeList")}),
+    )
+    def get(self, request):
+        return self.paginated(
+            dispute_list(merchant_pk=self.caller.merchant_pk), DisputeOutput, filterset_class=DisputeFilterSet
+        )
+
+
+class DisputeDetailApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="disputes_retrieve",
+        summary="Retrieve a dispute",
+        responses=responses({200: DisputeOutput}),
+    )
+    def get(self, request, dispute_id: str):
+        return self.object_response(
+            dispute_get(merchant_pk=self.caller.merchant_pk, dispute_id=dispute_id), DisputeOutput
+        )
+
+
+class DisputeEvidenceApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="disputes_evidence",
+        summary="Attach evidence to a dispute; submit sends it for review",
+        request=DisputeEvidenceInput,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=responses({200: DisputeOutput}, write=True),
+    )
+    def post(self, request, dispute_id: str):
+        data = self.parse(DisputeEvidenceInput)
+        dispute = dispute_get(merchant_pk=self.caller.merchant_pk, dispute_id=dispute_id)
+        dispute = dispute_evidence_submit(dispute=dispute, text=data["text"], submit=data["submit"])
+        return self.object_response(dispute, DisputeOutput)

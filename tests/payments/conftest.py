@@ -1,0 +1,90 @@
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from moneyed import Money
+
+from accounts.models import AccountKind, OwnerType
+from accounts.services import PostingLine, account_open, ledger_post, ledger_verify, platform_account_get
+from merchants.services import merchant_activate, merchant_onboard
+from payments.processor import breaker
+
+SUCCESS = "4242424242424242"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_processor_state():
+    """Each test starts with a closed breaker and empty velocity counters and simulator records."""
+    cache.clear()
+    breaker.reset()
+    yield
+    breaker.reset()
+
+
+def card(number: str = SUCCESS) -> dict:
+    return {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+
+
+@pytest.fixture
+def merchant_factory(db):
+    def make(*, currency: str = "eur", bps: int = 290, fixed: int = 30, name: str = "Shop"):
+        merchant = merchant_onboard(
+            name=name,
+            email="shop@example.com",
+            default_currency=currency,
+            fee_basis_points=bps,
+            fee_fixed_minor=fixed,
+        )
+        return merchant_activate(merchant_id=merchant.public_id)
+
+    return make
+
+
+@pytest.fixture
+def merchant(merchant_factory):
+    return merchant_factory()
+
+
+def wallet_for(merchant, *, amount: Decimal, currency: str = "EUR"):
+    """A customer wallet of ``merchant`` funded with ``amount`` from the platform's funding account."""
+    wallet = account_open(
+        owner_type=OwnerType.CUSTOMER,
+        merchant_id=merchant.public_id,
+        kind=AccountKind.WALLET,
+        currency=currency,
+    )
+    source = platform_account_get(kind=AccountKind.WALLET_FUNDING, currency=currency)
+    ledger_post(
+        reference=f"fund:{wallet.public_id}",
+        kind="funding",
+        lines=[
+            PostingLine(account_id=source.pk, amount=Money(-amount, currency)),
+            PostingLine(account_id=wallet.pk, amount=Money(amount, currency)),
+        ],
+    )
+    return wallet
+
+
+def assert_ledger_ok():
+    result = ledger_verify()
+    assert result.ok, result.failures
+
+
+@pytest.fixture
+def api_client_for():
+    from rest_framework.test import APIClient
+
+    from merchants.services import api_key_create
+
+    def make(merchant):
+        _, secret = api_key_create(merchant_id=merchant.public_id)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api(merchant, api_client_for):
+    return api_client_for(merchant)

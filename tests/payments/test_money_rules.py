@@ -1,0 +1,70 @@
+"""Hypothesis: any sequence of captures, refunds and cancels keeps the payment's amounts ordered
+(amount >= captured >= refunded >= 0) and the ledger balanced."""
+
+from decimal import Decimal
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from moneyed import Money
+
+from payments.models import Payment
+from payments.services import payment_cancel, payment_capture, payment_create, refund_create
+from paysys.errors import PaysysError
+from paysys.money import fee_compute, minor_to_money, money_to_minor
+from tests.payments.conftest import assert_ledger_ok, card
+
+CURRENCIES = ["JPY", "EUR", "KWD"]
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("capture"), st.integers(1, 5000)),
+        st.tuples(st.just("refund"), st.integers(1, 5000)),
+        st.tuples(st.just("refund_all"), st.just(0)),
+        st.tuples(st.just("cancel"), st.just(0)),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(currency=st.sampled_from(CURRENCIES), amount=st.integers(100, 5000), ops=operations)
+def test_any_sequence_keeps_amounts_ordered_and_the_ledger_balanced(merchant_factory, currency, amount, ops):
+    merchant = merchant_factory(currency=currency.lower(), bps=250, fixed=0)
+    payment = payment_create(
+        merchant=merchant, amount=minor_to_money(amount, currency), card=card(), capture_method="manual"
+    )
+    for op, minor in ops:
+        payment = Payment.objects.select_related("merchant", "payment_method", "source_account").get(
+            pk=payment.pk
+        )
+        try:
+            if op == "capture":
+                payment_capture(payment=payment, amount=minor_to_money(minor, currency))
+            elif op == "refund":
+                refund_create(payment=payment, amount=minor_to_money(minor, currency))
+            elif op == "refund_all":
+                refund_create(payment=payment)
+            else:
+                payment_cancel(payment=payment)
+        except PaysysError:
+            pass  # a refused step (wrong state, too large, not covered) must change nothing
+        payment.refresh_from_db()
+        assert payment.amount >= payment.amount_captured >= payment.amount_refunded >= 0
+        assert payment.fee <= payment.amount_captured
+    assert_ledger_ok()
+
+
+@settings(max_examples=200)
+@given(
+    currency=st.sampled_from(CURRENCIES),
+    minor=st.integers(1, 10**9),
+    bps=st.integers(0, 1000),
+    fixed=st.integers(0, 1000),
+)
+def test_fee_is_half_up_to_the_minor_unit_and_exact(currency, minor, bps, fixed):
+    amount = minor_to_money(minor, currency)
+    fee = fee_compute(amount, basis_points=bps, fixed=minor_to_money(fixed, currency))
+    exact = Decimal(minor) * bps / 10_000 + fixed  # in minor units
+    fee_minor = money_to_minor(fee)  # raises unless a whole number of minor units
+    assert abs(Decimal(fee_minor) - exact) <= Decimal("0.5")
+    assert fee_minor - exact != Decimal("-0.5")  # a half is rounded up, never down
+    assert isinstance(fee, Money)

@@ -1,0 +1,44 @@
+from moneyed import Money
+
+from payments.models import BlocklistEntry
+from payments.risk import RiskSignals, risk_assess
+from payments.services import payment_create
+from tests.payments.conftest import card
+
+EUR10 = Money("10.00", "EUR")
+
+
+def test_blocklisted_fingerprint_ip_or_email_sends_the_payment_to_review(merchant):
+    from payments.cards import card_fingerprint
+
+    BlocklistEntry.objects.create(kind="fingerprint", value=card_fingerprint("5555555555554444"))
+    BlocklistEntry.objects.create(kind="ip", value="203.0.113.9")
+    BlocklistEntry.objects.create(kind="email", value="fraud@example.com")
+    by_card = payment_create(merchant=merchant, amount=EUR10, card=card("5555555555554444"))
+    by_ip = payment_create(merchant=merchant, amount=EUR10, card=card(), ip="203.0.113.9")
+    by_email = payment_create(merchant=merchant, amount=EUR10, card=card(), receipt_email="Fraud@example.com")
+    clean = payment_create(merchant=merchant, amount=EUR10, card=card(), ip="198.51.100.1")
+    assert [p.status for p in (by_card, by_ip, by_email)] == ["requires_review"] * 3
+    assert "blocklisted_fingerprint" in by_card.risk_reasons
+    assert clean.status == "succeeded"
+
+
+def test_card_velocity_over_the_threshold_goes_to_review(merchant, settings):
+    settings.PAYSYS_RISK_VELOCITY_CARD_MAX = 2
+    statuses = [payment_create(merchant=merchant, amount=EUR10, card=card()).status for _ in range(3)]
+    assert statuses == ["succeeded", "succeeded", "requires_review"]
+
+
+def test_ip_velocity_is_counted_per_merchant(merchant_factory, settings):
+    settings.PAYSYS_RISK_VELOCITY_IP_MAX = 1
+    settings.PAYSYS_RISK_VELOCITY_CARD_MAX = 100
+    one, other = merchant_factory(), merchant_factory()
+    assert risk_assess(merchant_id=one.public_id, signals=RiskSignals(ip="192.0.2.1")).score == 0
+    assert risk_assess(merchant_id=other.public_id, signals=RiskSignals(ip="192.0.2.1")).score == 0
+    second = risk_assess(merchant_id=one.public_id, signals=RiskSignals(ip="192.0.2.1"))
+    assert second.reasons == ["ip_velocity"] and not second.needs_review
+
+
+def test_network_score_alone_reaches_review_for_the_risky_test_card(merchant):
+    payment = payment_create(merchant=merchant, amount=EUR10, card=card("4100000000000019"))
+    assert payment.status == "requires_review" and payment.risk_score >= 75
