@@ -1,0 +1,202 @@
+"""Events and webhook endpoints in the merchant API (API.md, "Events and webhooks").
+
+Thin adapters over ``paysys.events`` services and selectors, every lookup scoped to the key's
+merchant, so another merchant's ``evt_`` / ``we_`` id is a 404 like an unknown one.
+"""
+
+import django_filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+
+from paysys.api.filters import ListFilterSet
+from paysys.api.schema import IDEMPOTENCY_KEY_PARAMETER, LIST_PARAMETERS, list_of, responses
+from paysys.api.views import PaysysApiView
+from paysys.events import webhook_services
+from paysys.events.api.serializers import (
+    EventOutput,
+    EventResendInput,
+    WebhookDeliveryOutput,
+    WebhookEndpointCreateInput,
+    WebhookEndpointDeletedOutput,
+    WebhookEndpointOutput,
+    WebhookEndpointUpdateInput,
+    WebhookEndpointWithSecretOutput,
+)
+from paysys.events.models import WebhookDelivery, WebhookEndpoint
+from paysys.events.selectors import event_get, event_list
+from paysys.events.webhook_selectors import webhook_delivery_list, webhook_endpoint_get, webhook_endpoint_list
+
+TAG = "Events and webhooks"
+
+
+class EventFilterSet(ListFilterSet):
+    type = django_filters.CharFilter(field_name="type")
+
+
+class WebhookEndpointFilterSet(ListFilterSet):
+    status = django_filters.ChoiceFilter(field_name="status", choices=WebhookEndpoint.Status.choices)
+
+
+class WebhookDeliveryFilterSet(ListFilterSet):
+    status = django_filters.ChoiceFilter(field_name="status", choices=WebhookDelivery.Status.choices)
+
+
+class EventListApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="events_list",
+        summary="List the merchant's events, newest first",
+        parameters=[*LIST_PARAMETERS, OpenApiParameter("type", str, description="Only events of this type.")],
+        responses=responses({200: list_of(EventOutput, "EventList")}),
+    )
+    def get(self, request):
+        return self.paginated(
+            event_list(merchant_id=self.caller.merchant_id), EventOutput, filterset_class=EventFilterSet
+        )
+
+
+class EventDetailApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="events_retrieve",
+        summary="Retrieve an event",
+        responses=responses({200: EventOutput}),
+    )
+    def get(self, request, event_id: str):
+        return self.object_response(
+            event_get(event_id=event_id, merchant_id=self.caller.merchant_id), EventOutput
+        )
+
+
+class EventResendApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="events_resend",
+        summary="Deliver an event again (same webhook-id), to one endpoint or all subscribed ones",
+        request=EventResendInput,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=responses({200: list_of(WebhookDeliveryOutput, "WebhookDeliveryResendList")}, write=True),
+    )
+    def post(self, request, event_id: str):
+        data = self.parse(EventResendInput)
+        deliveries = webhook_services.webhook_resend(
+            merchant_id=self.caller.merchant_id, event_id=event_id, endpoint_id=data.get("webhook_endpoint")
+        )
+        rendered = WebhookDeliveryOutput(deliveries, many=True, context=self.serializer_context()).data
+        return Response({"object": "list", "data": rendered, "has_more": False})
+
+
+class WebhookEndpointListCreateApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="webhook_endpoints_create",
+        summary="Register a webhook endpoint; its secret is shown in this response only",
+        request=WebhookEndpointCreateInput,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=responses({201: WebhookEndpointWithSecretOutput}, write=True),
+    )
+    def post(self, request):
+        data = self.parse(WebhookEndpointCreateInput)
+        created = webhook_services.webhook_endpoint_create(
+            merchant_id=self.caller.merchant_id,
+            url=data["url"],
+            enabled_events=data["enabled_events"],
+            description=data["description"],
+            metadata=data["metadata"],
+            livemode=self.caller.livemode,
+        )
+        return self._with_secret(created, status=201)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="webhook_endpoints_list",
+        summary="List the merchant's webhook endpoints",
+        parameters=[*LIST_PARAMETERS, OpenApiParameter("status", str, enum=WebhookEndpoint.Status.values)],
+        responses=responses({200: list_of(WebhookEndpointOutput, "WebhookEndpointList")}),
+    )
+    def get(self, request):
+        return self.paginated(
+            webhook_endpoint_list(merchant_id=self.caller.merchant_id),
+            WebhookEndpointOutput,
+            filterset_class=WebhookEndpointFilterSet,
+        )
+
+    def _with_secret(self, created: webhook_services.EndpointWithSecret, *, status: int) -> Response:
+        context = {**self.serializer_context(), "secret": created.secret}
+        return Response(
+            WebhookEndpointWithSecretOutput(created.endpoint, context=context).data, status=status
+        )
+
+
+class WebhookEndpointDetailApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="webhook_endpoints_retrieve",
+        summary="Retrieve a webhook endpoint (without its secret)",
+        responses=responses({200: WebhookEndpointOutput}),
+    )
+    def get(self, request, endpoint_id: str):
+        endpoint = webhook_endpoint_get(merchant_id=self.caller.merchant_id, endpoint_id=endpoint_id)
+        return self.object_response(endpoint, WebhookEndpointOutput)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="webhook_endpoints_update",
+        summary="Change an endpoint's url, enabled_events or status",
+        request=WebhookEndpointUpdateInput,
+        responses=responses({200: WebhookEndpointOutput}, write=True),
+    )
+    def patch(self, request, endpoint_id: str):
+        data = self.parse(WebhookEndpointUpdateInput)
+        endpoint = webhook_services.webhook_endpoint_update(
+            merchant_id=self.caller.merchant_id,
+            endpoint_id=endpoint_id,
+            url=data.get("url"),
+            enabled_events=data.get("enabled_events"),
+            status=data.get("status"),
+            description=data.get("description"),
+            metadata=data.get("metadata"),
+        )
+        return self.object_response(endpoint, WebhookEndpointOutput)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="webhook_endpoints_delete",
+        summary="Delete a webhook endpoint; its pending deliveries are abandoned",
+        responses=responses({200: WebhookEndpointDeletedOutput}, write=True),
+    )
+    def delete(self, request, endpoint_id: str):
+        endpoint = webhook_services.webhook_endpoint_delete(
+            merchant_id=self.caller.merchant_id, endpoint_id=endpoint_id
+        )
+        return Response({"id": endpoint.public_id, "object": "webhook_endpoint", "deleted": True})
+
+
+class WebhookEndpointRotateSecretApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="webhook_endpoints_rotate_secret",
+        summary="New signing secret; the old one also signs (second signature) for 24 hours",
+        request=None,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=responses({200: WebhookEndpointWithSecretOutput}, write=True),
+    )
+    def post(self, request, endpoint_id: str):
+        rotated = webhook_services.webhook_endpoint_rotate_secret(
+            merchant_id=self.caller.merchant_id, endpoint_id=endpoint_id
+        )
+        context = {**self.serializer_context(), "secret": rotated.secret}
+        return Response(WebhookEndpointWithSecretOutput(rotated.endpoint, context=context).data)
+
+
+class WebhookEndpointDeliveryListApi(PaysysApiView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="webhook_endpoints_deliveries_list",
+        summary="List an endpoint's deliveries, newest first",
+        parameters=[*LIST_PARAMETERS, OpenApiParameter("status", str, enum=WebhookDelivery.Status.values)],
+        responses=responses({200: list_of(WebhookDeliveryOutput, "WebhookDeliveryList")}),
+    )
+    def get(self, request, endpoint_id: str):
+        deliveries = webhook_delivery_list(merchant_id=self.caller.merchant_id, endpoint_id=endpoint_id)
+        return self.paginated(deliveries, WebhookDeliveryOutput, filterset_class=WebhookDeliveryFilterSet)

@@ -1,0 +1,27 @@
+"""Celery tasks of webhook delivery: thin wrappers over ``paysys.events.webhook_services``.
+
+``paysys.events.webhook_deliver`` runs on the ``webhooks`` queue (``PAYSYS_WEBHOOK_QUEUE``),
+apart from other work, with ``acks_late``: a worker that dies mid-task leaves the message to be
+redelivered, and the delivery row (locked with SKIP LOCKED while in flight) due for the sweeper.
+``paysys.events.webhook_sweep`` is the beat's: the database is the truth, messages only wake
+workers up.
+"""
+
+from celery import shared_task
+
+from paysys.events import webhook_services
+
+
+@shared_task(name="paysys.events.webhook_deliver", acks_late=True, ignore_result=True)
+def webhook_deliver_task(delivery_id: int) -> str:
+    return webhook_services.webhook_deliver(delivery_id=delivery_id)
+
+
+@shared_task(name="paysys.events.webhook_sweep", ignore_result=True)
+def webhook_sweep_task() -> dict[str, int]:
+    result = webhook_services.webhook_sweep()
+    return {
+        "requeued": result.requeued,
+        "fanned_out": result.fanned_out,
+        "endpoints_disabled": result.endpoints_disabled,
+    }
