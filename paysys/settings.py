@@ -237,8 +237,15 @@ PAYSYS_WEBHOOK_QUEUE = env.str("PAYSYS_WEBHOOK_QUEUE", default="webhooks")
 PAYSYS_WEBHOOK_CONNECT_TIMEOUT = env.float("PAYSYS_WEBHOOK_CONNECT_TIMEOUT", default=3.0)
 PAYSYS_WEBHOOK_READ_TIMEOUT = env.float("PAYSYS_WEBHOOK_READ_TIMEOUT", default=10.0)
 PAYSYS_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT = env.int("PAYSYS_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", default=4)
+# Threads per worker process making deliveries (each holds a database connection while it works).
+PAYSYS_WEBHOOK_DELIVERY_THREADS = env.int("PAYSYS_WEBHOOK_DELIVERY_THREADS", default=8)
 # Lets endpoints on loopback and private networks through the SSRF guard: development only.
 PAYSYS_WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("PAYSYS_WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+if PRODUCTION and PAYSYS_WEBHOOK_ALLOW_PRIVATE_URLS:
+    raise environ.ImproperlyConfigured(
+        "PAYSYS_WEBHOOK_ALLOW_PRIVATE_URLS must not be set in production: it would let merchants "
+        "point webhooks at loopback and private addresses (SSRF)"
+    )
 # Keys encrypting endpoint secrets at rest (first encrypts, all decrypt); empty: derived from SECRET_KEY.
 PAYSYS_WEBHOOK_SECRET_KEYS = env.list("PAYSYS_WEBHOOK_SECRET_KEYS", default=[])
 # A worker started without -Q (make run, the compose file) serves both queues; at scale, run one

@@ -11,6 +11,7 @@
   bytes cannot hold a worker longer than the timeouts allow.
 """
 
+import codecs
 import threading
 import time
 from dataclasses import dataclass
@@ -70,7 +71,18 @@ def _client() -> httpx.Client:
 
 
 def _excerpt(raw: bytes) -> str:
-    return raw[:RESPONSE_EXCERPT_BYTES].decode("utf-8", errors="replace")[:RESPONSE_EXCERPT_BYTES]
+    """The start of a response body as text whose UTF-8 encoding fits ``RESPONSE_EXCERPT_BYTES``.
+
+    Invalid bytes become U+FFFD, which takes three bytes in UTF-8, so the text is cut again after
+    decoding, at a character boundary; a character split by the first cut is dropped, not replaced.
+    NUL becomes U+FFFD too: PostgreSQL text cannot hold it.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    text = decoder.decode(raw[:RESPONSE_EXCERPT_BYTES], final=False).replace("\x00", "\ufffd")
+    encoded = text.encode()
+    if len(encoded) <= RESPONSE_EXCERPT_BYTES:
+        return text
+    return encoded[:RESPONSE_EXCERPT_BYTES].decode("utf-8", errors="ignore")
 
 
 def webhook_post(*, url: str, headers: dict[str, str], body: bytes) -> SendResult:

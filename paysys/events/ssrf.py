@@ -13,7 +13,8 @@ rebinding) therefore cannot smuggle a private address in.
 
 ``settings.PAYSYS_WEBHOOK_ALLOW_PRIVATE_URLS`` (default False) lets development and tests
 reach a receiver on localhost or a private network; metadata, multicast and unspecified
-addresses stay refused even then.
+addresses stay refused even then. Production refuses to start with it (``paysys/settings.py``)
+and this guard ignores it there too, should a setting be changed at run time.
 """
 
 import ipaddress
@@ -65,6 +66,8 @@ class ResolvedUrl:
 
 
 def _allow_private() -> bool:
+    if getattr(settings, "PAYSYS_ENV", "development") == "production":
+        return False
     return bool(getattr(settings, "PAYSYS_WEBHOOK_ALLOW_PRIVATE_URLS", False))
 
 

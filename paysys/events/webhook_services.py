@@ -30,28 +30,39 @@ delete) touch its deliveries with ``SKIP LOCKED`` only, so the two orders never 
 
 import json
 import logging
+import os
 import random
+import threading
 import time
+from collections import Counter, deque
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from paysys import metrics
 from paysys.errors import ConflictError, InvalidRequestError, NotFoundError
 from paysys.events import signing
-from paysys.events.delivery import OUTCOME_REFUSED, OUTCOME_SUCCEEDED, OUTCOME_TIMEOUT, webhook_post
+from paysys.events.delivery import (
+    OUTCOME_REFUSED,
+    OUTCOME_SUCCEEDED,
+    OUTCOME_TIMEOUT,
+    SendResult,
+    webhook_post,
+)
 from paysys.events.models import (
     Event,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
+    new_webhook_delivery_id,
 )
 from paysys.events.services import event_emit
 from paysys.events.ssrf import url_validate
@@ -86,6 +97,13 @@ WEBHOOK_BUSY_DELAY = timedelta(seconds=1)
 # The previous secret keeps signing this long after a rotation.
 WEBHOOK_SECRET_ROTATION_OVERLAP = timedelta(hours=24)
 WEBHOOK_SWEEP_BATCH = 1000
+# Delivery ids per Celery message (the sweeper's and the fan-out's); the task delivers them
+# concurrently on up to PAYSYS_WEBHOOK_DELIVERY_THREADS threads.
+WEBHOOK_BATCH_SIZE = 16
+DEFAULT_DELIVERY_THREADS = 8
+# How long one message's run keeps taking due deliveries (draining) before it hands the rest to
+# a new message; it bounds a task's run time to this plus one attempt's timeouts.
+WEBHOOK_DRAIN_SECONDS = 5.0
 # How far back the sweeper looks for events whose after-commit fan-out never ran (a process
 # killed right after the commit). Older misses are left to a manual resend.
 WEBHOOK_FANOUT_LOOKBACK = timedelta(minutes=10)
@@ -212,7 +230,11 @@ def _enabled_events_clean(enabled_events: Sequence[str]) -> list[str]:
 
 
 def endpoint_matches(endpoint: WebhookEndpoint, event_type: str) -> bool:
-    events = endpoint.enabled_events or []
+    return _subscribed(endpoint.enabled_events, event_type)
+
+
+def _subscribed(enabled_events: Sequence[str] | None, event_type: str) -> bool:
+    events = enabled_events or []
     return WILDCARD_EVENT in events or event_type in events
 
 
@@ -227,43 +249,35 @@ def _endpoint_lock(*, merchant_id: str, endpoint_id: str) -> WebhookEndpoint:
     return endpoint
 
 
-def _delivery_lock_skip_locked(delivery_id: int) -> WebhookDelivery | None:
-    """The delivery row, locked; None when another worker holds it (or it does not exist)."""
-    return (
-        WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("endpoint", "event")
-        .filter(pk=delivery_id)
-        .first()
-    )
-
-
 def _endpoint_slot_acquire(endpoint_pk: int) -> bool:
     """Take one of the endpoint's in-flight slots for the rest of this transaction.
 
-    Tries every slot, for at most ``WEBHOOK_SLOT_WAIT``; False when all stayed taken.
+    Tries every slot, for at most ``WEBHOOK_SLOT_WAIT``; False when all stayed taken. The claim
+    (``_CLAIM_BY_ID_SQL``) already tried each slot once; this is the wait that follows.
     """
     if connection.vendor != "postgresql":
         return True  # the embedded SQLite mode runs one worker thread at a time anyway
-    slots = max(1, _max_in_flight())
     deadline = time.monotonic() + WEBHOOK_SLOT_WAIT.total_seconds()
     with connection.cursor() as cursor:
         while True:
-            # Start at a random slot: concurrent tasks then rarely contend for the same one.
-            first = random.randrange(slots)
-            for offset in range(slots):
-                # Same round trip: this transaction commits without waiting for its WAL flush.
-                # A commit lost in a database crash only means the delivery is made once more,
-                # with the same webhook-id: at-least-once holds, and the flush wait, the largest
-                # share of a delivery's database time, is gone.
-                cursor.execute(
-                    "SELECT pg_try_advisory_xact_lock(%s, %s), set_config('synchronous_commit', 'off', true)",
-                    [_ENDPOINT_SLOT_LOCK_NAMESPACE + (first + offset) % slots, endpoint_pk & _INT4_MASK],
-                )
-                if cursor.fetchone()[0]:
-                    return True
+            cursor.execute(_SLOT_SQL, _slot_params(endpoint=endpoint_pk))
+            if cursor.fetchone()[0]:
+                return True
             if time.monotonic() >= deadline:
                 return False
             time.sleep(WEBHOOK_SLOT_POLL_SECONDS)
+
+
+def _slot_params(**extra: Any) -> dict[str, Any]:
+    slots = max(1, _max_in_flight())
+    # Start at a random slot: concurrent deliveries then rarely contend for the same one.
+    first = random.randrange(slots)
+    return {
+        "slots": [(first + offset) % slots for offset in range(slots)],
+        "namespace": _ENDPOINT_SLOT_LOCK_NAMESPACE,
+        "mask": _INT4_MASK,
+        **extra,
+    }
 
 
 def retry_delay(attempt_count: int, *, rng: random.Random | None = None) -> timedelta | None:
@@ -275,17 +289,6 @@ def retry_delay(attempt_count: int, *, rng: random.Random | None = None) -> time
     return base * factor
 
 
-def _signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
-    secrets_ = [signing.secret_decrypt(endpoint.secret_encrypted)]
-    if (
-        endpoint.previous_secret_encrypted
-        and endpoint.previous_secret_expires_at is not None
-        and endpoint.previous_secret_expires_at > now
-    ):
-        secrets_.append(signing.secret_decrypt(endpoint.previous_secret_encrypted))
-    return secrets_
-
-
 def _dispatch_on_commit(delivery_ids: Iterable[int], *, countdown: float | None = None) -> None:
     ids = list(delivery_ids)
     if ids:
@@ -293,18 +296,24 @@ def _dispatch_on_commit(delivery_ids: Iterable[int], *, countdown: float | None 
 
 
 def _dispatch(delivery_ids: list[int], *, countdown: float | None = None) -> None:
-    """Send one Celery message per delivery. A broker failure is logged: the sweeper retries."""
+    """Send the deliveries' ids, ``WEBHOOK_BATCH_SIZE`` to a message. A broker failure is logged:
+    the rows are still due, and the sweeper re-queues them."""
+    for start in range(0, len(delivery_ids), WEBHOOK_BATCH_SIZE):
+        if not _publish(delivery_ids[start : start + WEBHOOK_BATCH_SIZE], countdown=countdown):
+            return
+
+
+def _publish(delivery_ids: list[int], *, countdown: float | None = None) -> bool:
     from paysys.events.tasks import webhook_deliver_task
 
-    queue = webhook_queue()
-    for delivery_id in delivery_ids:
-        try:
-            webhook_deliver_task.apply_async(args=[delivery_id], queue=queue, countdown=countdown)
-        except Exception:  # the broker is down; the delivery row is still due
-            logger.exception(
-                "webhook dispatch failed; the sweeper will re-queue", extra={"delivery": delivery_id}
-            )
-            return
+    try:
+        webhook_deliver_task.apply_async(args=[delivery_ids], queue=webhook_queue(), countdown=countdown)
+    except Exception:  # the broker is down; the delivery rows are still due
+        logger.exception(
+            "webhook dispatch failed; the sweeper will re-queue", extra={"deliveries": delivery_ids[:10]}
+        )
+        return False
+    return True
 
 
 # --- endpoints --------------------------------------------------------------------------------
@@ -482,45 +491,103 @@ def _endpoint_disable_automatically(*, endpoint_pk: int, reason: str, now: datet
 
 
 # --- fan-out: one delivery per matching endpoint ------------------------------------------------
+# Test-mode events go to test-mode endpoints only, live to live; an endpoint hears of events
+# from its creation on.
+_FANOUT_ENDPOINTS_SQL = """
+SELECT id FROM events_webhookendpoint
+WHERE merchant_id = %(merchant)s AND livemode = %(livemode)s AND status = 'enabled'
+  AND deleted_at IS NULL AND created <= %(created)s
+  AND (enabled_events @> %(wildcard)s::jsonb OR enabled_events @> %(type)s::jsonb)
+ORDER BY id
+"""
+# The deliveries of one event, in one statement that commits on its own (the caller's transaction
+# is over: this runs after the event's commit) and returns the ids it created.
+_FANOUT_INSERT_SQL = """
+INSERT INTO events_webhookdelivery
+    (public_id, event_id, endpoint_id, status, attempt_count, next_attempt_at, dispatched_at, created)
+SELECT t.public_id, %(event)s, t.endpoint_id, 'pending', 0, %(now)s, %(now)s, %(now)s
+FROM unnest(%(public_ids)s::varchar[], %(endpoints)s::bigint[]) AS t(public_id, endpoint_id)
+ON CONFLICT (event_id, endpoint_id) DO NOTHING
+RETURNING id
+"""
+
+
+def _fanout_endpoints(event: Event) -> list[int]:
+    """The enabled endpoints subscribed to ``event``, oldest first (a hot path: plain SQL)."""
+    if connection.vendor != "postgresql":
+        return [
+            pk
+            for pk, enabled_events in WebhookEndpoint.objects.filter(
+                merchant_id=event.merchant_id,
+                livemode=event.livemode,
+                status=WebhookEndpoint.Status.ENABLED,
+                deleted_at__isnull=True,
+                created__lte=event.created,
+            )
+            .order_by("pk")
+            .values_list("pk", "enabled_events")
+            if _subscribed(enabled_events, event.type)
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _FANOUT_ENDPOINTS_SQL,
+            {
+                "merchant": event.merchant_id,
+                "livemode": event.livemode,
+                "created": event.created,
+                "wildcard": json.dumps([WILDCARD_EVENT]),
+                "type": json.dumps([event.type]),
+            },
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def webhook_fanout(*, event: Event) -> list[int]:
     """Create the deliveries an event owes and queue them after commit; returns their ids.
 
-    Runs after the event's transaction committed (``event_committed`` receiver). Safe to run
-    twice: existing (event, endpoint) pairs are left as they are.
+    Runs after the event's transaction committed (``event_committed`` receiver), so it costs
+    what every committed event costs: one SELECT of the merchant's endpoints (its only query when
+    none is subscribed), one INSERT, and one Celery message. Safe to run twice: existing (event,
+    endpoint) pairs are left as they are (and not queued again: whoever made them queued them).
     """
     if not event.merchant_id:
         return []
-    endpoints = [
-        e
-        for e in WebhookEndpoint.objects.filter(
-            merchant_id=event.merchant_id,
-            # Test-mode events go to test-mode endpoints only, live to live.
-            livemode=event.livemode,
-            status=WebhookEndpoint.Status.ENABLED,
-            deleted_at__isnull=True,
-            created__lte=event.created,
-        )
-        if endpoint_matches(e, event.type)
-    ]
-    if not endpoints:
+    endpoint_pks = _fanout_endpoints(event)
+    if not endpoint_pks:
         return []
     now = timezone.now()
-    with transaction.atomic(durable=True):
-        WebhookDelivery.objects.bulk_create(
-            [
-                WebhookDelivery(event=event, endpoint=e, next_attempt_at=now, dispatched_at=now)
-                for e in endpoints
-            ],
-            ignore_conflicts=True,
-        )
-        # ignore_conflicts leaves pks unset: read them back (a second message for a delivery
-        # someone else made is harmless, the task is idempotent).
-        ids = list(
-            WebhookDelivery.objects.filter(
-                event=event, endpoint__in=endpoints, status=WebhookDelivery.Status.PENDING, attempt_count=0
-            ).values_list("pk", flat=True)
-        )
-        _dispatch_on_commit(ids)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _FANOUT_INSERT_SQL,
+                {
+                    "event": event.pk,
+                    "now": now,
+                    "public_ids": [new_webhook_delivery_id() for _ in endpoint_pks],
+                    "endpoints": endpoint_pks,
+                },
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+    else:  # the embedded SQLite mode
+        with transaction.atomic(durable=True):
+            WebhookDelivery.objects.bulk_create(
+                [
+                    WebhookDelivery(event=event, endpoint_id=pk, next_attempt_at=now, dispatched_at=now)
+                    for pk in endpoint_pks
+                ],
+                ignore_conflicts=True,
+            )
+            ids = list(
+                WebhookDelivery.objects.filter(
+                    event=event,
+                    endpoint_id__in=endpoint_pks,
+                    status=WebhookDelivery.Status.PENDING,
+                    attempt_count=0,
+                ).values_list("pk", flat=True)
+            )
+    # At once outside a transaction; after the caller's commit inside one (tests, a caller that
+    # fans out in its own atomic block).
+    _dispatch_on_commit(ids)
     return ids
 
 
@@ -570,127 +637,480 @@ def webhook_fanout_missed(
 
 
 # --- one attempt --------------------------------------------------------------------------------
+# A claim is one statement: it locks the delivery row (SKIP LOCKED), reads what the attempt needs
+# from the delivery, its endpoint and its event, turns off the WAL-flush wait of this transaction's
+# commit, and, when the delivery is due and its endpoint usable, takes one of the endpoint's slots.
+# The CTE is materialized so that the functions of the outer SELECT only run for a row this
+# transaction locked. ``_CLAIM_NEXT_DUE_SQL`` is the same with "the due delivery that has waited
+# longest" for "this delivery".
+#
+# Why ``synchronous_commit = off``: a commit lost in a database crash only means the delivery is
+# made once more, with the same webhook-id (at-least-once holds); the flush wait was the largest
+# share of a delivery's database time. Nothing else (no ledger write) shares this transaction.
+_CLAIM_SELECT = """
+SELECT d.id, d.status, d.attempt_count, d.next_attempt_at,
+       e.id, e.url, (e.status = 'enabled' AND e.deleted_at IS NULL),
+       e.secret_encrypted, e.previous_secret_encrypted, e.previous_secret_expires_at, e.failing_since,
+       ev.id, ev.public_id, ev.type, ev.created, ev.livemode, ev.data,
+       set_config('synchronous_commit', 'off', true),
+       CASE WHEN d.status IN ('pending', 'failed') AND d.next_attempt_at <= %(now)s
+                 AND e.status = 'enabled' AND e.deleted_at IS NULL
+            THEN EXISTS (
+                SELECT FROM unnest(%(slots)s::int[]) AS slot
+                WHERE pg_try_advisory_xact_lock(%(namespace)s::int + slot, (e.id & %(mask)s)::int)
+            )
+       END
+FROM d
+JOIN events_webhookendpoint e ON e.id = d.endpoint_id
+JOIN events_event ev ON ev.id = d.event_id
+"""
+_CLAIM_BY_ID_SQL = (
+    """
+WITH d AS MATERIALIZED (
+    SELECT id, event_id, endpoint_id, status, attempt_count, next_attempt_at
+    FROM events_webhookdelivery
+    WHERE id = %(id)s
+    FOR UPDATE SKIP LOCKED
+)"""  # noqa: S608 (constants only: no value is formatted into SQL)
+    + _CLAIM_SELECT
+)
+_CLAIM_NEXT_DUE_SQL = (
+    """
+WITH d AS MATERIALIZED (
+    SELECT id, event_id, endpoint_id, status, attempt_count, next_attempt_at
+    FROM events_webhookdelivery
+    WHERE status IN ('pending', 'failed') AND next_attempt_at <= %(now)s
+      AND endpoint_id <> ALL(%(skip)s::bigint[])
+    ORDER BY next_attempt_at
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)"""  # noqa: S608 (constants only: no value is formatted into SQL)
+    + _CLAIM_SELECT
+)
+# Tries every slot of one endpoint, stopping at the first it gets.
+_SLOT_SQL = """
+SELECT EXISTS (
+    SELECT FROM unnest(%(slots)s::int[]) AS slot
+    WHERE pg_try_advisory_xact_lock(%(namespace)s::int + slot, (%(endpoint)s::bigint & %(mask)s)::int)
+), set_config('synchronous_commit', 'off', true)
+"""
+# The attempt row and the delivery's new state, in one statement.
+_RECORD_SQL = """
+WITH attempt AS (
+    INSERT INTO events_webhookattempt
+        (delivery_id, outcome, status_code, latency_ms, response_excerpt, error, created)
+    VALUES (%(id)s, %(outcome)s, %(status_code)s, %(latency_ms)s, %(excerpt)s, %(error)s, %(at)s)
+)
+UPDATE events_webhookdelivery
+SET status = %(status)s, attempt_count = %(attempt_count)s, next_attempt_at = %(next_attempt_at)s,
+    dispatched_at = NULL, last_attempt_at = %(at)s, last_status_code = %(status_code)s,
+    completed_at = %(completed_at)s
+WHERE id = %(id)s
+"""
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A delivery row this transaction has locked, with what its next attempt needs."""
+
+    delivery_id: int
+    status: str
+    attempt_count: int
+    next_attempt_at: datetime | None
+    endpoint_pk: int
+    url: str
+    endpoint_usable: bool  # enabled and not deleted
+    secret_encrypted: str
+    previous_secret_encrypted: str
+    previous_secret_expires_at: datetime | None
+    failing_since: datetime | None
+    event: Event
+    # True: this transaction holds one of the endpoint's slots; False: all were taken; None: not
+    # tried (the delivery is finished or not due, or the endpoint is not usable).
+    slot_taken: bool | None
+
+
+def _delivery_claim(
+    *, delivery_id: int | None, now: datetime, skip_endpoints: Iterable[int] = ()
+) -> _Claim | None:
+    """Lock one delivery (``delivery_id``, or the longest-waiting due one not to ``skip_endpoints``).
+
+    None when there is none, or another transaction holds it (SKIP LOCKED).
+    """
+    if connection.vendor != "postgresql":
+        return _delivery_claim_orm(delivery_id=delivery_id, now=now) if delivery_id is not None else None
+    if delivery_id is not None:
+        sql, params = _CLAIM_BY_ID_SQL, _slot_params(id=delivery_id, now=now)
+    else:
+        sql, params = _CLAIM_NEXT_DUE_SQL, _slot_params(now=now, skip=sorted(skip_endpoints))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    (
+        claimed_id, status, attempt_count, next_attempt_at,
+        endpoint_pk, url, usable, secret, previous_secret, previous_expires_at, failing_since,
+        event_pk, event_public_id, event_type, event_created, event_livemode, event_data,
+        _synchronous_commit, slot_taken,
+    ) = row  # fmt: skip
+    event = Event(
+        id=event_pk,
+        public_id=event_public_id,
+        type=event_type,
+        created=event_created,
+        livemode=event_livemode,
+        data=json.loads(event_data) if isinstance(event_data, str | bytes) else event_data,
+    )
+    return _Claim(
+        claimed_id, status, attempt_count, next_attempt_at,
+        endpoint_pk, url, usable, secret, previous_secret, previous_expires_at, failing_since,
+        event, slot_taken,
+    )  # fmt: skip
+
+
+def _delivery_claim_orm(*, delivery_id: int, now: datetime) -> _Claim | None:
+    # The embedded SQLite mode: no row locks to skip, one worker thread at a time.
+    delivery = WebhookDelivery.objects.select_related("endpoint", "event").filter(pk=delivery_id).first()
+    if delivery is None:
+        return None
+    e = delivery.endpoint
+    usable = e.status == WebhookEndpoint.Status.ENABLED and e.deleted_at is None
+    return _Claim(
+        delivery.pk, delivery.status, delivery.attempt_count, delivery.next_attempt_at,
+        e.pk, e.url, usable, e.secret_encrypted, e.previous_secret_encrypted, e.previous_secret_expires_at,
+        e.failing_since, delivery.event, True if usable else None,
+    )  # fmt: skip
+
+
+def _signing_secrets(claim: _Claim, now: datetime) -> list[str]:
+    secrets_ = [signing.secret_decrypt(claim.secret_encrypted)]
+    if (
+        claim.previous_secret_encrypted
+        and claim.previous_secret_expires_at is not None
+        and claim.previous_secret_expires_at > now
+    ):
+        secrets_.append(signing.secret_decrypt(claim.previous_secret_encrypted))
+    return secrets_
+
+
+_Metric = tuple[str, float | None]
+
+
 def webhook_deliver(*, delivery_id: int) -> str:
     """Make the next attempt of one delivery, if it is due and no one else is making it.
 
-    The entry point of the Celery task. Holds the delivery's row lock through the HTTP request
-    (bounded by the connect and read timeouts), then records the attempt and its consequences in
-    the same transaction.
+    Holds the delivery's row lock through the HTTP request (bounded by the connect and read
+    timeouts), then records the attempt and its consequences in the same transaction.
+    ``webhook_deliver_batch`` (the Celery task's entry point) runs this for each id it is given.
     """
-    outcome_for_metrics: tuple[str, float | None] | None = None
+    now = timezone.now()
     with transaction.atomic(durable=True):
-        delivery = _delivery_lock_skip_locked(delivery_id)
-        if delivery is None:
+        claim = _delivery_claim(delivery_id=delivery_id, now=now)
+        if claim is None:
             exists = WebhookDelivery.objects.filter(pk=delivery_id).exists()
             return RESULT_SKIPPED_LOCKED if exists else RESULT_MISSING
-        if delivery.status not in _UNFINISHED:
-            return RESULT_SKIPPED_DONE
-        now = timezone.now()
-        if delivery.next_attempt_at is not None and delivery.next_attempt_at > now:
-            return RESULT_SKIPPED_NOT_DUE
-        endpoint = delivery.endpoint
-        if endpoint.status != WebhookEndpoint.Status.ENABLED or endpoint.deleted_at is not None:
-            _delivery_finish(delivery, status=WebhookDelivery.Status.ABANDONED, now=now)
-            return RESULT_ABANDONED
-        if not _endpoint_slot_acquire(endpoint.pk):
-            delivery.next_attempt_at = now + WEBHOOK_BUSY_DELAY
-            delivery.dispatched_at = now
-            delivery.save(update_fields=["next_attempt_at", "dispatched_at"])
-            _dispatch_on_commit([delivery.pk], countdown=WEBHOOK_BUSY_DELAY.total_seconds())
-            return RESULT_ENDPOINT_BUSY
-
-        body = event_body(delivery.event)
-        headers = signing.headers_build(
-            msg_id=delivery.event.public_id,
-            timestamp=int(now.timestamp()),
-            body=body,
-            secrets_=_signing_secrets(endpoint, now),
-        )
-        sent = webhook_post(url=endpoint.url, headers=headers, body=body)
-        finished_at = timezone.now()
-        WebhookAttempt.objects.create(
-            delivery=delivery,
-            outcome=sent.outcome,
-            status_code=sent.status_code,
-            latency_ms=sent.latency_ms,
-            response_excerpt=sent.response_excerpt,
-            error=sent.error,
-            created=finished_at,
-        )
-        delivery.attempt_count += 1
-        delivery.last_attempt_at = finished_at
-        delivery.last_status_code = sent.status_code
-        delivery.dispatched_at = None
-        seconds = (
-            sent.latency_ms / 1000 if sent.status_code is not None and sent.latency_ms is not None else None
-        )
-        if sent.outcome == OUTCOME_SUCCEEDED:
-            _delivery_finish(delivery, status=WebhookDelivery.Status.SUCCEEDED, now=finished_at)
-            if endpoint.failing_since is not None:
-                # Only the first success after failures writes the endpoint row: a healthy
-                # endpoint's row is neither written nor locked by its deliveries.
-                WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=False).update(
-                    failing_since=None
-                )
-            outcome_for_metrics = (OUTCOME_SUCCEEDED, seconds)
-            result = RESULT_DELIVERED
-        elif sent.status_code == 410:
-            _delivery_finish(delivery, status=WebhookDelivery.Status.ABANDONED, now=finished_at)
-            _endpoint_disable_automatically(
-                endpoint_pk=endpoint.pk, reason=WebhookEndpoint.DisabledReason.GONE, now=finished_at
-            )
-            outcome_for_metrics = ("failed", seconds)
-            result = RESULT_ABANDONED
-        else:
-            result = _delivery_failed(delivery, endpoint=endpoint, now=finished_at)
-            outcome_for_metrics = (
-                sent.outcome if sent.outcome in (OUTCOME_TIMEOUT, OUTCOME_REFUSED) else "failed",
-                seconds,
-            )
-    if outcome_for_metrics is not None:
-        metrics.webhook_delivery_record(outcome=outcome_for_metrics[0], seconds=outcome_for_metrics[1])
+        result, metric = _attempt(claim, now=now, wait_for_slot=True)
+    _metric_record(metric)
     return result
 
 
-_DELIVERY_PROGRESS_FIELDS = [
-    "status",
-    "attempt_count",
-    "next_attempt_at",
-    "dispatched_at",
-    "last_attempt_at",
-    "last_status_code",
-    "completed_at",
-]
+class _ClaimedAttemptError(Exception):
+    """An attempt of a claimed delivery raised; carries its endpoint so a drain can skip it."""
+
+    def __init__(self, endpoint_pk: int) -> None:
+        super().__init__(endpoint_pk)
+        self.endpoint_pk = endpoint_pk
 
 
-def _delivery_finish(delivery: WebhookDelivery, *, status: str, now: datetime) -> None:
-    delivery.status = status
-    delivery.next_attempt_at = None
-    delivery.dispatched_at = None
-    delivery.completed_at = now
-    delivery.save(update_fields=_DELIVERY_PROGRESS_FIELDS)
+def _deliver_next_due(*, skip_endpoints: Iterable[int]) -> tuple[str, int] | None:
+    """Make the attempt of the longest-waiting due delivery nobody holds: (result, its endpoint).
+
+    None when nothing is due (or everything due is held, or belongs to ``skip_endpoints``). An
+    endpoint whose slots are all taken is not waited for: its delivery is put back at once.
+    """
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        claim = _delivery_claim(delivery_id=None, now=now, skip_endpoints=skip_endpoints)
+        if claim is None:
+            return None
+        try:
+            result, metric = _attempt(claim, now=now, wait_for_slot=False)
+        except Exception as exc:
+            raise _ClaimedAttemptError(claim.endpoint_pk) from exc
+    _metric_record(metric)
+    return result, claim.endpoint_pk
 
 
-def _delivery_failed(delivery: WebhookDelivery, *, endpoint: WebhookEndpoint, now: datetime) -> str:
-    # Only the first failure after a success writes the endpoint row.
-    WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=now)
-    failing_since = (
-        WebhookEndpoint.objects.filter(pk=endpoint.pk).values_list("failing_since", flat=True).first()
-    )
-    if failing_since is not None and now - failing_since >= WEBHOOK_DISABLE_AFTER:
-        _delivery_finish(delivery, status=WebhookDelivery.Status.ABANDONED, now=now)
-        _endpoint_disable_automatically(
-            endpoint_pk=endpoint.pk, reason=WebhookEndpoint.DisabledReason.FAILING, now=now
+def _attempt(claim: _Claim, *, now: datetime, wait_for_slot: bool) -> tuple[str, _Metric | None]:
+    """The attempt of a claimed delivery, in the claim's transaction: (result, metric to record)."""
+    if claim.status not in _UNFINISHED:
+        return RESULT_SKIPPED_DONE, None
+    if claim.next_attempt_at is not None and claim.next_attempt_at > now:
+        return RESULT_SKIPPED_NOT_DUE, None
+    if not claim.endpoint_usable:
+        WebhookDelivery.objects.filter(pk=claim.delivery_id).update(
+            status=WebhookDelivery.Status.ABANDONED,
+            next_attempt_at=None,
+            dispatched_at=None,
+            completed_at=now,
         )
-        return RESULT_ABANDONED
-    delay = retry_delay(delivery.attempt_count)
-    if delay is None:
-        _delivery_finish(delivery, status=WebhookDelivery.Status.ABANDONED, now=now)
-        return RESULT_ABANDONED
-    delivery.status = WebhookDelivery.Status.FAILED
-    delivery.next_attempt_at = now + delay
-    delivery.save(update_fields=_DELIVERY_PROGRESS_FIELDS)
-    return RESULT_RETRY_SCHEDULED
+        return RESULT_ABANDONED, None
+    if not claim.slot_taken and not (wait_for_slot and _endpoint_slot_acquire(claim.endpoint_pk)):
+        WebhookDelivery.objects.filter(pk=claim.delivery_id).update(
+            next_attempt_at=now + WEBHOOK_BUSY_DELAY, dispatched_at=now
+        )
+        _dispatch_on_commit([claim.delivery_id], countdown=WEBHOOK_BUSY_DELAY.total_seconds())
+        return RESULT_ENDPOINT_BUSY, None
+
+    body = event_body(claim.event)
+    headers = signing.headers_build(
+        msg_id=claim.event.public_id,
+        timestamp=int(now.timestamp()),
+        body=body,
+        secrets_=_signing_secrets(claim, now),
+    )
+    sent = webhook_post(url=claim.url, headers=headers, body=body)
+    finished_at = timezone.now()
+    attempt_count = claim.attempt_count + 1
+    seconds = sent.latency_ms / 1000 if sent.status_code is not None and sent.latency_ms is not None else None
+    disable_reason: str | None = None
+    next_attempt_at: datetime | None = None
+    if sent.outcome == OUTCOME_SUCCEEDED:
+        status, result = WebhookDelivery.Status.SUCCEEDED, RESULT_DELIVERED
+        metric: _Metric = (OUTCOME_SUCCEEDED, seconds)
+    elif sent.status_code == 410:
+        status, result = WebhookDelivery.Status.ABANDONED, RESULT_ABANDONED
+        disable_reason = WebhookEndpoint.DisabledReason.GONE
+        metric = ("failed", seconds)
+    else:
+        metric = (sent.outcome if sent.outcome in (OUTCOME_TIMEOUT, OUTCOME_REFUSED) else "failed", seconds)
+        failing_since = _endpoint_failing_since(claim, now=finished_at)
+        delay = retry_delay(attempt_count)
+        if failing_since is not None and finished_at - failing_since >= WEBHOOK_DISABLE_AFTER:
+            status, result = WebhookDelivery.Status.ABANDONED, RESULT_ABANDONED
+            disable_reason = WebhookEndpoint.DisabledReason.FAILING
+        elif delay is None:
+            status, result = WebhookDelivery.Status.ABANDONED, RESULT_ABANDONED
+        else:
+            status, result = WebhookDelivery.Status.FAILED, RESULT_RETRY_SCHEDULED
+            next_attempt_at = finished_at + delay
+    _attempt_record(
+        claim,
+        sent=sent,
+        at=finished_at,
+        status=status,
+        attempt_count=attempt_count,
+        next_attempt_at=next_attempt_at,
+    )
+    if status == WebhookDelivery.Status.SUCCEEDED and claim.failing_since is not None:
+        # Only the first success after failures writes the endpoint row: a healthy endpoint's
+        # row is neither written nor locked by its deliveries.
+        WebhookEndpoint.objects.filter(pk=claim.endpoint_pk, failing_since__isnull=False).update(
+            failing_since=None
+        )
+    if disable_reason is not None:
+        _endpoint_disable_automatically(endpoint_pk=claim.endpoint_pk, reason=disable_reason, now=finished_at)
+    return result, metric
+
+
+def _endpoint_failing_since(claim: _Claim, *, now: datetime) -> datetime | None:
+    """Since when the endpoint has failed, marking it failing from ``now`` if it was not."""
+    if claim.failing_since is not None and now - claim.failing_since < WEBHOOK_DISABLE_AFTER:
+        return claim.failing_since  # already failing, and not for long enough to matter: no write
+    # Only the first failure after a success writes the endpoint row; read it back, because a
+    # success may have cleared it since the claim (the 3-day rule must not act on a stale value).
+    WebhookEndpoint.objects.filter(pk=claim.endpoint_pk, failing_since__isnull=True).update(failing_since=now)
+    return (
+        WebhookEndpoint.objects.filter(pk=claim.endpoint_pk).values_list("failing_since", flat=True).first()
+    )
+
+
+def _attempt_record(
+    claim: _Claim,
+    *,
+    sent: SendResult,
+    at: datetime,
+    status: str,
+    attempt_count: int,
+    next_attempt_at: datetime | None,
+) -> None:
+    finished = status in (WebhookDelivery.Status.SUCCEEDED, WebhookDelivery.Status.ABANDONED)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _RECORD_SQL,
+                {
+                    "id": claim.delivery_id,
+                    "outcome": sent.outcome,
+                    "status_code": sent.status_code,
+                    "latency_ms": sent.latency_ms,
+                    "excerpt": sent.response_excerpt,
+                    "error": sent.error,
+                    "at": at,
+                    "status": status,
+                    "attempt_count": attempt_count,
+                    "next_attempt_at": next_attempt_at,
+                    "completed_at": at if finished else None,
+                },
+            )
+        return
+    WebhookAttempt.objects.create(
+        delivery_id=claim.delivery_id,
+        outcome=sent.outcome,
+        status_code=sent.status_code,
+        latency_ms=sent.latency_ms,
+        response_excerpt=sent.response_excerpt,
+        error=sent.error,
+        created=at,
+    )
+    WebhookDelivery.objects.filter(pk=claim.delivery_id).update(
+        status=status,
+        attempt_count=attempt_count,
+        next_attempt_at=next_attempt_at,
+        dispatched_at=None,
+        last_attempt_at=at,
+        last_status_code=sent.status_code,
+        completed_at=at if finished else None,
+    )
+
+
+def _metric_record(metric: _Metric | None) -> None:
+    if metric is not None:
+        metrics.webhook_delivery_record(outcome=metric[0], seconds=metric[1])
+
+
+# --- many attempts per message --------------------------------------------------------------------
+def webhook_deliver_batch(*, delivery_ids: Sequence[int], drain: bool = True) -> dict[str, int]:
+    """Deliver ``delivery_ids`` concurrently, then, with ``drain``, whatever else is due.
+
+    The Celery task's entry point. Each delivery is still its own transaction holding its own
+    row lock (``webhook_deliver``), on a thread of this process's delivery pool (at most
+    ``PAYSYS_WEBHOOK_DELIVERY_THREADS``). Draining, each thread goes on taking the longest-waiting
+    due delivery nobody holds (SKIP LOCKED) until none is left or ``WEBHOOK_DRAIN_SECONDS`` have
+    passed; a backlog thus costs one Celery message per batch, not per delivery, and more threads
+    join while there is work. A run cut short by that budget queues one more message for the rest.
+
+    Returns how many deliveries ended in each result (``RESULT_*``, and ``error``).
+    """
+    ids = list(dict.fromkeys(delivery_ids))
+    if connection.vendor != "postgresql":  # the embedded SQLite mode: one at a time, no drain
+        return dict(Counter(webhook_deliver(delivery_id=i) for i in ids))
+    run = _DeliveryRun(ids=ids, drain=drain, threads=_delivery_threads())
+    run.run()
+    if run.cut_short:
+        _publish([])  # a message with no ids: drain again
+    return dict(run.counts)
+
+
+RESULT_ERROR = "error"
+
+
+class _DeliveryRun:
+    """One message's work on the delivery pool: the ids it names, then (draining) any due ones."""
+
+    def __init__(self, *, ids: list[int], drain: bool, threads: int) -> None:
+        self._ids = deque(ids)
+        self._drain = drain
+        self._threads = max(1, threads)
+        self._deadline = time.monotonic() + WEBHOOK_DRAIN_SECONDS
+        self._done = threading.Condition()
+        self._active = 0
+        # Endpoints this run leaves alone: every slot taken, or an attempt that raised.
+        self._skip: set[int] = set()
+        self.counts: Counter[str] = Counter()
+        self.cut_short = False
+
+    def run(self) -> None:
+        with self._done:
+            for _ in range(min(self._threads, max(1, len(self._ids)))):
+                self._spawn()
+            while self._active:
+                self._done.wait()
+
+    def _spawn(self) -> None:  # with self._done held
+        self._active += 1
+        try:
+            _delivery_pool().submit(self._work)
+        except RuntimeError:  # the pool is shutting down (interpreter exit)
+            self._active -= 1
+
+    def _work(self) -> None:
+        # A pool thread keeps its database connection between runs, like a request would: the
+        # usual age and health rules apply at the start and end of each run's share of work.
+        close_old_connections()
+        try:
+            while (delivery_id := self._next_id()) is not None:
+                try:
+                    self._count(webhook_deliver(delivery_id=delivery_id))
+                except Exception:
+                    logger.exception("webhook delivery failed", extra={"delivery": delivery_id})
+                    self._count(RESULT_ERROR)
+            while self._drain:
+                if time.monotonic() >= self._deadline:
+                    self.cut_short = True
+                    return
+                try:
+                    taken = _deliver_next_due(skip_endpoints=frozenset(self._skip))
+                except _ClaimedAttemptError as exc:
+                    logger.exception("webhook delivery failed", extra={"endpoint": exc.endpoint_pk})
+                    self._skip.add(exc.endpoint_pk)
+                    self._count(RESULT_ERROR)
+                    continue
+                if taken is None:
+                    return
+                result, endpoint_pk = taken
+                if result == RESULT_ENDPOINT_BUSY:
+                    self._skip.add(endpoint_pk)
+                self._count(result, found_work=result != RESULT_ENDPOINT_BUSY)
+        except Exception:  # the database went away: what is left stays due for the sweeper
+            logger.exception("webhook delivery run stopped")
+        finally:
+            close_old_connections()
+            with self._done:
+                self._active -= 1
+                self._done.notify_all()
+
+    def _next_id(self) -> int | None:
+        with self._done:
+            return self._ids.popleft() if self._ids else None
+
+    def _count(self, result: str, *, found_work: bool = False) -> None:
+        with self._done:
+            self.counts[result] += 1
+            # Work was waiting: one more thread joins (up to the limit) until the backlog is gone.
+            if found_work and self._active < self._threads:
+                self._spawn()
+
+
+def _delivery_threads() -> int:
+    return int(getattr(settings, "PAYSYS_WEBHOOK_DELIVERY_THREADS", DEFAULT_DELIVERY_THREADS))
+
+
+class _DeliveryPool:
+    """This process's delivery threads, made on first use (after a prefork worker has forked)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.executor: ThreadPoolExecutor | None = None
+
+    def get(self) -> ThreadPoolExecutor:
+        with self.lock:
+            if self.executor is None:
+                self.executor = ThreadPoolExecutor(
+                    max_workers=max(1, _delivery_threads()), thread_name_prefix="webhook-delivery"
+                )
+            return self.executor
+
+    def forget(self) -> None:
+        # A forked child has none of its parent's threads (and maybe a lock some thread held).
+        self.lock = threading.Lock()
+        self.executor = None
+
+
+_delivery_pool_state = _DeliveryPool()
+_delivery_pool = _delivery_pool_state.get
+os.register_at_fork(after_in_child=_delivery_pool_state.forget)
 
 
 # --- the sweeper, resend ----------------------------------------------------------------------

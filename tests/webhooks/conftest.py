@@ -1,3 +1,5 @@
+import base64
+import json
 import os
 import signal
 import subprocess
@@ -54,6 +56,17 @@ def queue(settings):
     client.close()
 
 
+def queued_delivery_ids(client: redis.Redis, name: str) -> list[list[int]]:
+    """The delivery ids of each ``webhook_deliver`` message waiting on queue ``name``, oldest first."""
+    batches = []
+    for raw in reversed(client.lrange(name, 0, -1)):  # kombu pushes on the left
+        message = json.loads(raw)
+        assert message["headers"]["task"] == "paysys.events.webhook_deliver"
+        args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+        batches.append(args[0])
+    return batches
+
+
 def after_commit():
     """Run on-commit callbacks at the end of the block, also inside a test's transaction.
 
@@ -80,7 +93,13 @@ def travel(delta: timedelta) -> None:
 
     The worker runs in another process on the real clock, so time is controlled through the rows:
     what was due in ``delta`` is due now, and the spacing between recorded attempts is preserved.
+    One transaction: a worker draining due deliveries sees the clock move all at once.
     """
+    with transaction.atomic():
+        _travel(delta)
+
+
+def _travel(delta: timedelta) -> None:
     WebhookDelivery.objects.filter(next_attempt_at__isnull=False).update(
         next_attempt_at=F("next_attempt_at") - delta
     )

@@ -22,7 +22,7 @@ from paysys.errors import ConflictError, NotFoundError
 from paysys.events import webhook_services as ws
 from paysys.events.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from paysys.events.ssrf import WebhookUrlBlockedError
-from tests.webhooks.conftest import after_commit, emit, travel
+from tests.webhooks.conftest import after_commit, emit, queued_delivery_ids, travel
 
 
 @pytest.fixture
@@ -62,9 +62,10 @@ def test_fanout_creates_one_delivery_per_matching_enabled_endpoint_and_queues_it
 
     event = emit(merchant_id)
 
-    endpoints = set(WebhookDelivery.objects.filter(event=event).values_list("endpoint_id", flat=True))
-    assert endpoints == {all_events.pk, payments.pk}
-    assert client.llen(name) == 2  # one message each, sent after commit
+    deliveries = dict(WebhookDelivery.objects.filter(event=event).values_list("endpoint_id", "pk"))
+    assert set(deliveries) == {all_events.pk, payments.pk}
+    # One message for the event, naming both deliveries, sent after commit.
+    assert queued_delivery_ids(client, name) == [sorted(deliveries.values())]
 
 
 def test_event_of_merchant_without_endpoints_costs_one_query(django_assert_num_queries, merchant_id, queue):
@@ -410,14 +411,15 @@ def test_retry_webhooks_command_requeues_what_is_due_now(endpoint_factory, merch
     with after_commit():
         call_command("retry_webhooks", "--json", stdout=out)
     assert json.loads(out.getvalue()) == {"requeued": 2}
-    assert client.llen(name) == 2
+    due = sorted(WebhookDelivery.objects.values_list("pk", flat=True))
+    assert queued_delivery_ids(client, name) == [due]  # one message for the batch
     out = io.StringIO()
     with after_commit():
         call_command("retry_webhooks", "--json", stdout=out)
     assert json.loads(out.getvalue()) == {"requeued": 0}  # just queued: presumed in flight
     with after_commit():
         call_command("retry_webhooks", "--force", stdout=io.StringIO())
-    assert client.llen(name) == 4
+    assert queued_delivery_ids(client, name) == [due, due]
 
 
 def test_test_mode_events_reach_only_test_mode_endpoints(endpoint_factory, merchant_id, queue):
