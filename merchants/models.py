@@ -12,7 +12,7 @@ HMAC-SHA256 under a server pepper (see ``merchants.keys``) and a short visible p
 from decimal import Decimal
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from paysys.ids import ID_MAX_LENGTH, new_id
@@ -60,11 +60,20 @@ class Merchant(models.Model):
     suspended_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     status_reason = models.CharField(max_length=200, blank=True, default="")
+    # A connected merchant's platform: the one merchant whose payments may split funds to it
+    # (``transfer_data``). One level only: a platform is not itself connected.
+    platform = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="connected_merchants"
+    )
 
     history = HistoricalRecords()
 
     class Meta:
         constraints = [
+            models.CheckConstraint(
+                condition=Q(platform__isnull=True) | ~Q(platform=F("id")),
+                name="merchants_merchant_platform_not_self",
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=["pending", "active", "suspended", "closed"]),
                 name="merchants_merchant_status_valid",

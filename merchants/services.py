@@ -104,19 +104,26 @@ def merchant_onboard(
     fee_basis_points: int | None = None,
     fee_fixed_minor: int | None = None,
     settlement_delay_days: int = 1,
+    platform_id: str | None = None,
 ) -> Merchant:
-    """Create a ``pending`` merchant with a fee plan in its default currency."""
+    """Create a ``pending`` merchant with a fee plan in its default currency.
+
+    With ``platform_id`` the merchant is connected to that platform merchant, whose payments
+    may then split funds to it (``transfer_data``).
+    """
     if not name.strip():
         raise InvalidRequestError("A merchant needs a name.", param="name")
     if "@" not in email:
         raise InvalidRequestError("A merchant needs a valid e-mail address.", param="email")
     _check_currency(default_currency)
     with transaction.atomic(durable=True):
+        platform = _platform_lock(platform_id) if platform_id else None
         merchant = Merchant.objects.create(
             name=name.strip(),
             email=email.strip(),
             default_currency=default_currency,
             settlement_delay_days=settlement_delay_days,
+            platform=platform,
         )
         FeePlan.objects.create(
             merchant=merchant,
@@ -134,8 +141,26 @@ def merchant_onboard(
             object_id=merchant.public_id,
             new_state=merchant.status,
             merchant_id=merchant.public_id,
+            metadata={"platform": platform.public_id} if platform else {},
         )
     return merchant
+
+
+def _platform_lock(platform_id: str) -> Merchant:
+    """The platform a new merchant connects to: an existing, not closed merchant, not itself connected."""
+    try:
+        platform = merchant_lock(merchant_id=platform_id)
+    except NotFoundError:
+        raise NotFoundError(f"No such merchant: '{platform_id}'", param="platform") from None
+    if platform.platform_id is not None:
+        raise InvalidRequestError(
+            "A connected merchant cannot be a platform itself.", code="invalid_platform", param="platform"
+        )
+    if platform.status == Merchant.Status.CLOSED:
+        raise InvalidRequestError(
+            "The platform merchant is closed.", code="invalid_platform", param="platform"
+        )
+    return platform
 
 
 def merchant_activate(*, merchant_id: str) -> Merchant:

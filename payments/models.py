@@ -208,7 +208,11 @@ class Payment(models.Model):
 
     @property
     def net(self) -> Decimal:
-        return self.amount_captured - self.fee
+        """What the merchant keeps of the capture: less the fee and the split transfers."""
+        if not self.amount_captured:
+            return Decimal(0)
+        transferred = sum((Decimal(t["amount"]) for t in self.transfer_data), Decimal(0))
+        return self.amount_captured - self.fee - transferred
 
 
 class ProcessorOperation(models.Model):

@@ -295,10 +295,13 @@ def _transfers_validate(
         try:
             destination = merchant_get(merchant_id=transfer.destination)
         except NotFoundError:
-            raise NotFoundError(f"No such merchant: '{transfer.destination}'", param=param) from None
-        if destination.pk == merchant.pk or destination.status != Merchant.Status.ACTIVE:
+            destination = None
+        # A merchant not connected to this one is as unknown as an id that does not exist.
+        if destination is None or destination.platform_id != merchant.pk:
+            raise NotFoundError(f"No such connected merchant: '{transfer.destination}'", param=param)
+        if destination.status != Merchant.Status.ACTIVE:
             raise InvalidRequestError(
-                "A transfer destination must be another, active merchant.",
+                "A transfer destination must be an active connected merchant.",
                 code="invalid_destination",
                 param=param,
             )

@@ -149,7 +149,9 @@ class PaymentOutput(serializers.Serializer):
     payment_method = PaymentMethodSummaryOutput(allow_null=True)
     source_account = serializers.CharField(allow_null=True)
     fee = serializers.IntegerField()
-    net = serializers.IntegerField()
+    net = serializers.IntegerField(
+        help_text="amount_captured - fee - the split transfers (transfer_data): what the merchant keeps."
+    )
     refunded = serializers.BooleanField()
     disputed = serializers.BooleanField()
     failure_code = serializers.CharField(allow_null=True)

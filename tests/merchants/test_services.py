@@ -4,7 +4,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 from moneyed import Money
@@ -175,6 +175,23 @@ def test_create_merchant_json_prints_id_and_a_working_test_key():
     printed = json.loads(_run("create_merchant", "--name", "Shop", "--email", "s@example.com", "--json"))
     assert set(printed) == {"id", "api_key"}
     assert api_key_authenticate(secret=printed["api_key"]).merchant_id == printed["id"]
+
+
+def test_create_merchant_with_platform_connects_it_once_level_deep():
+    import json
+
+    platform = json.loads(_run("create_merchant", "--name", "Market", "--email", "m@example.com", "--json"))
+    printed = _run(
+        "create_merchant", "--name", "Seller", "--email", "s@example.com", "--platform", platform["id"]
+    )
+    seller = Merchant.objects.get(name="Seller")
+    assert seller.platform.public_id == platform["id"]
+    assert f"connected to {platform['id']}" in printed
+    with pytest.raises(CommandError, match="cannot be a platform itself"):
+        _run("create_merchant", "--name", "Sub", "--email", "x@example.com", "--platform", seller.public_id)
+    with pytest.raises(CommandError, match="No such merchant"):
+        _run("create_merchant", "--name", "Sub", "--email", "x@example.com", "--platform", "mer_nope")
+    assert not Merchant.objects.filter(name="Sub").exists()
 
 
 def test_create_and_revoke_api_key_commands(merchant):

@@ -27,13 +27,14 @@ def card(number: str = SUCCESS) -> dict:
 
 @pytest.fixture
 def merchant_factory(db):
-    def make(*, currency: str = "eur", bps: int = 290, fixed: int = 30, name: str = "Shop"):
+    def make(*, currency: str = "eur", bps: int = 290, fixed: int = 30, name: str = "Shop", platform=None):
         merchant = merchant_onboard(
             name=name,
             email="shop@example.com",
             default_currency=currency,
             fee_basis_points=bps,
             fee_fixed_minor=fixed,
+            platform_id=platform.public_id if platform else None,
         )
         return merchant_activate(merchant_id=merchant.public_id)
 

@@ -212,3 +212,27 @@ def test_idempotent_payment_create_replays_and_charges_once(api):
     assert first.status_code == second.status_code == 201
     assert first.content == second.content and second["Idempotent-Replayed"] == "true"
     assert Payment.objects.count() == 1
+
+
+def test_split_payment_over_http_credits_the_connected_merchant(merchant_factory, api_client_for):
+    platform = merchant_factory(name="Marketplace", bps=0, fixed=0)
+    seller = merchant_factory(name="Seller", platform=platform)
+    api, seller_api = api_client_for(platform), api_client_for(seller)
+    stranger = merchant_factory(name="Stranger")
+
+    refused = pay(api, amount=1000, transfer_data=[{"destination": stranger.public_id, "amount": 700}])
+    unknown = pay(api, amount=1000, transfer_data=[{"destination": "mer_doesnotexist", "amount": 700}])
+    assert refused.status_code == unknown.status_code == 404
+    assert refused.json()["error"]["param"] == "transfer_data[0][destination]"
+    assert not Payment.objects.exists()
+
+    created = pay(api, amount=1000, transfer_data=[{"destination": seller.public_id, "amount": 700}])
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["transfer_data"] == [{"destination": seller.public_id, "amount": 700}]
+    assert (body["status"], body["fee"], body["net"]) == ("succeeded", 0, 300)
+    assert api.get("/v1/balance").json()["pending"] == [{"amount": 300, "currency": "eur"}]
+    assert seller_api.get("/v1/balance").json()["pending"] == [{"amount": 700, "currency": "eur"}]
+    # The seller sees the money arrive, not the platform's payment.
+    assert seller_api.get(f"/v1/payments/{body['id']}").status_code == 404
+    assert_ledger_ok()

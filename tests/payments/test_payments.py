@@ -18,7 +18,7 @@ from payments.services import (
     payments_resolve_processing,
 )
 from paysys.audit.models import AuditEvent
-from paysys.errors import CardError, InvalidRequestError
+from paysys.errors import CardError, InvalidRequestError, NotFoundError
 from paysys.events.models import Event
 from tests.payments.conftest import assert_ledger_ok, card, wallet_for
 
@@ -164,7 +164,7 @@ def test_split_payment_books_transfers_to_connected_merchants(merchant_factory):
     from payments.services import TransferRequest
 
     platform = merchant_factory(name="Marketplace")
-    seller = merchant_factory(name="Seller")
+    seller = merchant_factory(name="Seller", platform=platform)
     payment = payment_create(
         merchant=platform,
         amount=eur("100.00"),
@@ -175,6 +175,47 @@ def test_split_payment_books_transfers_to_connected_merchants(merchant_factory):
     assert balance(seller, AccountKind.PENDING) == Decimal("70.00")
     assert balance(platform, AccountKind.PENDING) == Decimal("100.00") - Decimal("70.00") - payment.fee
     assert_ledger_ok()
+
+
+@pytest.mark.parametrize("destination", ["unconnected", "unknown", "itself"])
+def test_split_to_a_merchant_not_connected_is_as_unknown_and_books_nothing(merchant_factory, destination):
+    from payments.services import TransferRequest
+
+    platform = merchant_factory(name="Marketplace")
+    ids = {
+        "unconnected": merchant_factory(name="Stranger").public_id,
+        "unknown": "mer_doesnotexist",
+        "itself": platform.public_id,
+    }
+    with pytest.raises(NotFoundError) as info:
+        payment_create(
+            merchant=platform,
+            amount=eur("100.00"),
+            card=card(),
+            transfers=[TransferRequest(destination=ids[destination], amount=eur("10.00"))],
+        )
+    assert info.value.param == "transfer_data[0][destination]"
+    assert info.value.message == f"No such connected merchant: '{ids[destination]}'"
+    assert not Payment.objects.exists()
+    assert Entry.objects.count() == 0
+
+
+def test_split_to_a_suspended_connected_merchant_is_refused(merchant_factory):
+    from merchants.services import merchant_suspend
+    from payments.services import TransferRequest
+
+    platform = merchant_factory(name="Marketplace")
+    seller = merchant_factory(name="Seller", platform=platform)
+    merchant_suspend(merchant_id=seller.public_id)
+    with pytest.raises(InvalidRequestError) as info:
+        payment_create(
+            merchant=platform,
+            amount=eur("100.00"),
+            card=card(),
+            transfers=[TransferRequest(destination=seller.public_id, amount=eur("10.00"))],
+        )
+    assert info.value.code == "invalid_destination"
+    assert not Payment.objects.exists()
 
 
 def test_merchant_max_amount_is_enforced(merchant):
