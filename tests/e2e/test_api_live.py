@@ -165,7 +165,7 @@ def _database_text() -> str:
 
 
 @pytest.mark.timeout(120)
-def test_no_secret_key_in_the_database_or_the_logs(tenants, http):
+def test_no_secret_key_in_the_database_or_the_logs(tenants, http, settings):
     a, b = tenants
     console = next(h for h in logging.getLogger().handlers if getattr(h, "formatter", None) is not None)
     captured = io.StringIO()
@@ -173,10 +173,14 @@ def test_no_secret_key_in_the_database_or_the_logs(tenants, http):
     handler.setFormatter(console.formatter)
     for log_filter in console.filters:
         handler.addFilter(log_filter)
-    root = logging.getLogger()
-    root.addHandler(handler)
-    previous_level = root.level
-    root.setLevel(logging.DEBUG)
+    # The root logger and Django's own, SQL included (logged only with DEBUG on): every statement
+    # the server runs, with its parameters, goes through the scan too.
+    settings.DEBUG = True
+    loggers = [logging.getLogger(name) for name in ("", "django", "django.db.backends")]
+    previous_levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
     try:
         client = http(a.secret)
         source, destination = _wallet(client, allow_negative=True), _wallet(client)
@@ -191,14 +195,17 @@ def test_no_secret_key_in_the_database_or_the_logs(tenants, http):
         http(b.secret).get("/v1/balance")
         http(a.secret + "x").get("/v1/balance")
     finally:
-        root.removeHandler(handler)
-        root.setLevel(previous_level)
+        for logger, level in zip(loggers, previous_levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
     logs = captured.getvalue()
     assert '"path": "/v1/transfers"' in logs  # the scan read real access-log lines
+    assert "INSERT INTO" in logs  # and the SQL with its parameters
     text = _database_text()
     assert a.merchant_id in text  # the dump is real
     for secret in (a.secret, a.read_secret, b.secret, b.read_secret):
         assert secret not in text
         assert secret not in logs
         assert secret[len("sk_test_") :] not in text
+        assert secret[len("sk_test_") :] not in logs
     json.dumps(logs)

@@ -64,6 +64,8 @@ def _server_start(port: int) -> subprocess.Popen:
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
+        if process.poll() is not None:  # e.g. another process took the port in the meantime
+            raise AssertionError(f"the server exited with {process.returncode} before serving")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                 return process
@@ -73,14 +75,21 @@ def _server_start(port: int) -> subprocess.Popen:
     raise AssertionError("the server did not start")
 
 
-def _wait_for_lock_waiter(timeout: float = 30) -> None:
+def _wait_for_lock_waiter(victim: threading.Thread, outcome: dict, timeout: float = 30) -> None:
     """Until a backend of this database is waiting for a lock (the request under test).
 
     Its own autocommit connection: inside a transaction pg_stat_activity is one frozen snapshot.
+    A request that ended without waiting fails the test at once, with what it got.
     """
     deadline = time.monotonic() + timeout
     with psycopg.connect(_database_url().replace("postgres://", "postgresql://"), autocommit=True) as watcher:
         while time.monotonic() < deadline:
+            if not victim.is_alive():
+                result = outcome.get("result")
+                detail = (
+                    f"{result.status_code} {result.text}" if isinstance(result, httpx.Response) else result
+                )
+                raise AssertionError(f"the request ended without waiting on the locked rows: {detail!r}")
             row = watcher.execute(
                 "SELECT count(*) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND wait_event_type = 'Lock'"
@@ -154,7 +163,7 @@ def test_request_killed_mid_way_completes_exactly_once_on_retry(tenants, http, h
 
         thread = threading.Thread(target=victim)
         thread.start()
-        _wait_for_lock_waiter()
+        _wait_for_lock_waiter(thread, outcome)
         _kill(server)  # the server dies while the request waits inside the posting
         thread.join(timeout=30)
         assert isinstance(outcome.get("result"), httpx.HTTPError), outcome
