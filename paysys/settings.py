@@ -282,6 +282,9 @@ PAYSYS_WORKER_METRICS_PORT = env.int("PAYSYS_WORKER_METRICS_PORT", default=0)  #
 # Per API key, per second; reads (GET, HEAD, OPTIONS) and writes have separate budgets.
 # Off by default in the test suite, where one key may fire hundreds of requests a second;
 # the rate-limit tests turn it on.
+# Reverse proxies in front of the web process, each appending to X-Forwarded-For; 0: none, the
+# connection's address is the client's (paysys/client_ip.py). Risk velocity and audit use it.
+PAYSYS_TRUSTED_PROXIES = env.int("PAYSYS_TRUSTED_PROXIES", default=0)
 PAYSYS_RATE_LIMIT_ENABLED = env.bool("PAYSYS_RATE_LIMIT_ENABLED", default=PAYSYS_ENV != "test")
 PAYSYS_RATE_LIMIT_READ_PER_SECOND = env.int("PAYSYS_RATE_LIMIT_READ_PER_SECOND", default=100)
 PAYSYS_RATE_LIMIT_WRITE_PER_SECOND = env.int("PAYSYS_RATE_LIMIT_WRITE_PER_SECOND", default=100)

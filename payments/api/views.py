@@ -44,6 +44,7 @@ from payments.states import Status
 from paysys.api.filters import ListFilterSet
 from paysys.api.schema import IDEMPOTENCY_KEY_PARAMETER, LIST_PARAMETERS, list_of, responses
 from paysys.api.views import PaysysApiView
+from paysys.client_ip import client_ip
 from paysys.errors import NotFoundError
 from paysys.money import validate_minor_amount
 
@@ -134,7 +135,7 @@ class PaymentListCreateApi(PaysysApiView):
             metadata=data["metadata"],
             transfers=transfers,
             receipt_email=data["receipt_email"],
-            ip=request.META.get("REMOTE_ADDR", ""),
+            ip=client_ip(request),
             livemode=self.caller.livemode,
         )
         return self.object_response(payment, PaymentOutput, status=201)

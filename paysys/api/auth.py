@@ -18,6 +18,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from paysys.audit.context import ACTOR_API, actor_set
+from paysys.client_ip import client_ip
 from paysys.errors import AuthenticationError, PermissionDeniedError
 
 AUTH_SCHEME = "Bearer"
@@ -65,7 +66,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         actor_set(
             actor_type=ACTOR_API,
             actor_id=caller.key_prefix,
-            ip=request.META.get("REMOTE_ADDR"),
+            ip=client_ip(request) or None,
             idempotency_key=request.META.get("HTTP_IDEMPOTENCY_KEY") if request.method == "POST" else None,
         )
         return caller, caller.key_prefix

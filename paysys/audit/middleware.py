@@ -12,6 +12,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from paysys.audit.context import ACTOR_OPERATOR, actor_request_scope, actor_set
+from paysys.client_ip import client_ip
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
@@ -23,7 +24,7 @@ class AuditActorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         key = request.headers.get(IDEMPOTENCY_KEY_HEADER, "")[:IDEMPOTENCY_KEY_MAX_LENGTH]
-        with actor_request_scope(ip=request.META.get("REMOTE_ADDR"), idempotency_key=key):
+        with actor_request_scope(ip=client_ip(request) or None, idempotency_key=key):
             user = getattr(request, "user", None)
             if user is not None and user.is_authenticated and user.is_staff:
                 actor_set(actor_type=ACTOR_OPERATOR, actor_id=str(user.pk))
