@@ -10,7 +10,7 @@ export PAYSYS_PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/paysys
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test install install-dev lint format check-services bench bench-api compose-config clean
+.PHONY: run test install install-dev lint format check-services bench bench-api bench-webhooks compose-config clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,8 +66,13 @@ format: install-dev
 bench: install-dev
 	$(BIN)/python bench/ledger.py
 
+# wrk drives bench/api.py; installed from Debian's packages when missing (needs root).
 bench-api: install-dev
+	@command -v wrk >/dev/null || apt-get install -y wrk || { echo "bench-api needs wrk: apt-get install wrk"; exit 1; }
 	$(BIN)/python bench/api.py
+
+bench-webhooks: install-dev
+	$(BIN)/python bench/webhooks.py
 
 # Validates docker-compose.yml where a compose client exists (no engine needed).
 compose-config:

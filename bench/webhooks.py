@@ -22,7 +22,7 @@ server (default ``postgres://postgres@127.0.0.1:5432``); the broker is ``REDIS_U
 ``redis://127.0.0.1:6379/0``) with queue names unique to the run. Every process runs with
 ``DEBUG=false``, as production does. ``--json`` prints one JSON object with every figure.
 
-    .venv/bin/python bench/webhooks.py [--seconds 60] [--rate 200] [--tasks 3000] [--concurrency 4] [--json]
+    .venv/bin/python bench/webhooks.py [--seconds 60] [--rate 200] [--tasks 3000] [--concurrency CORES] [--json]
 
 The worker imports this file (``--include``) for its no-op task, so the module's top level
 only defines that task.
@@ -359,7 +359,12 @@ def main() -> None:
         "--rate", type=float, default=200.0, help="events per second in the steady-rate phase"
     )
     parser.add_argument("--tasks", type=int, default=3000, help="tasks (and deliveries) in the rate phases")
-    parser.add_argument("--concurrency", type=int, default=4, help="worker processes (every phase)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="worker processes (every phase; default one per core: each runs its own delivery threads)",
+    )
     parser.add_argument("--endpoints", type=int, default=8, help="endpoints (merchants) sharing the receiver")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

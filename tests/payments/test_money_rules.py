@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moneyed import Money
 
+from accounts.models import Entry
 from payments.models import Payment
 from payments.services import payment_cancel, payment_capture, payment_create, refund_create
 from paysys.errors import PaysysError
@@ -25,7 +26,17 @@ operations = st.lists(
 )
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def _snapshot(payment: Payment) -> tuple:
+    return (
+        payment.status,
+        payment.amount_captured,
+        payment.amount_refunded,
+        payment.fee,
+        Entry.objects.count(),
+    )
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(currency=st.sampled_from(CURRENCIES), amount=st.integers(100, 5000), ops=operations)
 def test_any_sequence_keeps_amounts_ordered_and_the_ledger_balanced(merchant_factory, currency, amount, ops):
     merchant = merchant_factory(currency=currency.lower(), bps=250, fixed=0)
@@ -36,6 +47,7 @@ def test_any_sequence_keeps_amounts_ordered_and_the_ledger_balanced(merchant_fac
         payment = Payment.objects.select_related("merchant", "payment_method", "source_account").get(
             pk=payment.pk
         )
+        before = _snapshot(payment)
         try:
             if op == "capture":
                 payment_capture(payment=payment, amount=minor_to_money(minor, currency))
@@ -46,10 +58,23 @@ def test_any_sequence_keeps_amounts_ordered_and_the_ledger_balanced(merchant_fac
             else:
                 payment_cancel(payment=payment)
         except PaysysError:
-            pass  # a refused step (wrong state, too large, not covered) must change nothing
+            payment.refresh_from_db()
+            assert _snapshot(payment) == before  # a refused step changes nothing
+            continue
         payment.refresh_from_db()
+        _status, _captured, refunded, _fee, entries = before
+        value = minor_to_money(minor, currency).amount
+        if op == "capture":
+            assert (payment.status, payment.amount_captured) == ("succeeded", value)
+        elif op == "refund":
+            assert payment.amount_refunded == refunded + value
+        elif op == "refund_all":
+            assert payment.amount_refunded == payment.amount_captured > refunded
+        else:
+            assert (payment.status, payment.amount_captured) == ("canceled", 0)
         assert payment.amount >= payment.amount_captured >= payment.amount_refunded >= 0
         assert payment.fee <= payment.amount_captured
+        assert Entry.objects.count() > entries or op == "cancel"  # money moved through the ledger
     assert_ledger_ok()
 
 

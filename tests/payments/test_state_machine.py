@@ -24,7 +24,9 @@ from payments.services import (
     refund_create,
 )
 from payments.states import TRANSITIONS, Action, PaymentUnexpectedStateError, Status, transition_check
+from paysys.audit.models import AuditEvent
 from paysys.errors import CardError
+from paysys.events.models import Event
 from tests.payments.conftest import card
 
 AMOUNT = Money("10.00", "EUR")
@@ -73,9 +75,30 @@ PERFORM = {
 }
 PAIRS = [(action, status) for action in Action for status in Status]
 
+# Where each allowed pair ends with a healthy processor, from the payments ``build`` makes
+# (manual capture): the one target, of the table's several, that these inputs must reach.
+_CANCELABLE = (Status.REQUIRES_ACTION, Status.REQUIRES_REVIEW, Status.REQUIRES_CAPTURE)
+EXPECTED = {
+    (Action.RESOLVE, Status.PROCESSING): Status.REQUIRES_CAPTURE,
+    (Action.CONFIRM, Status.REQUIRES_ACTION): Status.REQUIRES_CAPTURE,
+    (Action.REVIEW_APPROVE, Status.REQUIRES_REVIEW): Status.REQUIRES_CAPTURE,
+    (Action.REVIEW_DECLINE, Status.REQUIRES_REVIEW): Status.CANCELED,
+    (Action.CAPTURE, Status.REQUIRES_CAPTURE): Status.SUCCEEDED,
+    **{(Action.CANCEL, status): Status.CANCELED for status in _CANCELABLE},
+    **{(Action.EXPIRE, status): Status.CANCELED for status in _CANCELABLE},
+    (Action.REFUND, Status.SUCCEEDED): Status.SUCCEEDED,
+    (Action.DISPUTE, Status.SUCCEEDED): Status.SUCCEEDED,
+}
+
 
 def test_every_action_has_a_performer():
     assert set(PERFORM) == set(Action) == set(TRANSITIONS)
+
+
+def test_the_expected_outcomes_cover_exactly_the_allowed_pairs_and_lie_in_the_table():
+    allowed = {(action, status) for action, t in TRANSITIONS.items() for status in t.sources}
+    assert set(EXPECTED) == allowed
+    assert all(target in TRANSITIONS[action].targets for (action, _), target in EXPECTED.items())
 
 
 @pytest.mark.parametrize(("action", "status"), PAIRS, ids=[f"{a.value}-from-{s.value}" for a, s in PAIRS])
@@ -92,9 +115,19 @@ def test_transition_follows_the_table(action, status, merchant, settings):
         assert payment.status == status
         return
     if allowed:
+        audited = AuditEvent.objects.count()
+        events = Event.objects.count()
         PERFORM[action](payment)
         payment.refresh_from_db()
-        assert payment.status in TRANSITIONS[action].targets
+        assert payment.status == EXPECTED[(action, status)]
+        # The transition wrote its audit row and its outbox event (on the payment, or on the
+        # refund or dispute it made).
+        assert AuditEvent.objects.count() > audited
+        assert Event.objects.count() > events
+        if action == Action.REFUND:
+            assert payment.amount_refunded == Money("1.00", "EUR").amount
+        if action == Action.DISPUTE:
+            assert payment.disputed
     else:
         before = (payment.status, payment.amount_captured, payment.amount_refunded)
         with pytest.raises(PaymentUnexpectedStateError) as info:
