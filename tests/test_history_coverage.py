@@ -1,0 +1,44 @@
+"""Every model of the project either keeps django-simple-history records or says here why not.
+
+A new model fails this test until it chooses; docs/decisions.md ("History: simple-history on
+every mutable model, except ...") gives the reasoning.
+"""
+
+from django.apps import apps
+
+PROJECT_APPS = {"accounts", "merchants", "payments", "settlements", "audit", "events", "idempotency"}
+
+# Models without history records, each with the reason.
+WITHOUT_HISTORY = {
+    # Append-only: never updated (triggers or services refuse), so each row is its own history.
+    "audit.AuditEvent": "append-only, hash-chained",
+    "events.Event": "append-only outbox row",
+    "events.WebhookAttempt": "append-only, one per delivery attempt",
+    "accounts.JournalTransaction": "append-only; a reversal is a new transaction",
+    "accounts.Entry": "immutable (trigger)",
+    "accounts.LedgerVerification": "append-only result of a verify_ledger run",
+    "payments.PaymentMethod": "written once at tokenization, never changed",
+    # Mutable, but their own append-only rows already are their history.
+    "accounts.LedgerBalanceShard": "running sum of its entries, each with balance_after",
+    "audit.AuditChainHead": "pointer to the last row of its chain: the chain is the history",
+    "events.WebhookDelivery": "its WebhookAttempt rows record every attempt",
+    "payments.ProcessorOperation": "pending -> answered once; the payment's history and audit rows record the outcome",
+    "idempotency.IdempotencyKey": "a cache of responses pruned after 24 h, not business state",
+}
+
+
+def _label(model) -> str:
+    return f"{model._meta.app_label}.{model.__name__}"
+
+
+def test_every_model_keeps_history_or_says_why_not():
+    models = [
+        m
+        for m in apps.get_models()
+        if m._meta.app_label in PROJECT_APPS and not m.__name__.startswith("Historical")
+    ]
+    tracked = {_label(m) for m in models if hasattr(m, "history")}
+    untracked = {_label(m) for m in models if not hasattr(m, "history")}
+    assert untracked - set(WITHOUT_HISTORY) == set(), "add history or a reason here"
+    assert set(WITHOUT_HISTORY) - untracked == set(), "listed here but tracked (or gone)"
+    assert {"merchants.Merchant", "payments.Payment", "accounts.LedgerAccount"} <= tracked
