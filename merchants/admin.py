@@ -34,7 +34,7 @@ class FeePlanInline(admin.TabularInline):
     model = FeePlan
     extra = 0
     can_delete = False
-    fields = ("currency", "basis_points", "fixed_minor")
+    fields = ("currency", "basis_points", "fixed_minor", "dispute_fee_minor")
 
 
 class MerchantLimitInline(admin.TabularInline):
@@ -105,6 +105,7 @@ class MerchantAdmin(SimpleHistoryAdmin):
                     currency=data["currency"],
                     basis_points=data["basis_points"],
                     fixed_minor=data["fixed_minor"],
+                    dispute_fee_minor=data["dispute_fee_minor"],
                 )
             elif formset.model is MerchantLimit:
                 saved = merchant_limits_set(

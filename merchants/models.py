@@ -97,7 +97,8 @@ class Merchant(models.Model):
 
 
 class FeePlan(models.Model):
-    """The merchant's fee in one currency: basis points of the amount plus a fixed amount.
+    """The merchant's fees in one currency: basis points of the amount plus a fixed amount per
+    payment, and the fee for a dispute.
 
     ``fixed_minor`` is in the currency's minor unit (an integer, as at the API edge);
     ``merchants.selectors.merchant_fee_terms_get`` turns it into ``Money``.
@@ -107,6 +108,9 @@ class FeePlan(models.Model):
     currency = models.CharField(max_length=3)
     basis_points = models.PositiveIntegerField()
     fixed_minor = models.PositiveBigIntegerField(default=0)
+    # Debited from the merchant when a dispute opens on a payment in this currency (minor unit);
+    # None: the platform default, ``PAYSYS_DISPUTE_FEE_MINOR``.
+    dispute_fee_minor = models.PositiveBigIntegerField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -14,6 +14,7 @@ from paysys.money import minor_to_money
 class FeeTerms:
     basis_points: int
     fixed: Money
+    dispute_fee: Money
 
 
 @dataclass(frozen=True)
@@ -35,15 +36,23 @@ def merchant_list() -> list[Merchant]:
 
 
 def merchant_fee_terms_get(*, merchant: Merchant, currency: str) -> FeeTerms:
-    """The fee for ``currency`` (lower-case): the merchant's plan, else the platform default."""
+    """The fees for ``currency`` (lower-case): the merchant's plan, else the platform defaults."""
     currency = currency.lower()
     plan = FeePlan.objects.filter(merchant=merchant, currency=currency).first()
+    dispute_fee_minor = settings.PAYSYS_DISPUTE_FEE_MINOR
+    if plan is not None and plan.dispute_fee_minor is not None:
+        dispute_fee_minor = plan.dispute_fee_minor
     if plan is None:
         return FeeTerms(
             basis_points=settings.PAYSYS_DEFAULT_FEE_BASIS_POINTS,
             fixed=minor_to_money(settings.PAYSYS_DEFAULT_FEE_FIXED_MINOR, currency),
+            dispute_fee=minor_to_money(dispute_fee_minor, currency),
         )
-    return FeeTerms(basis_points=plan.basis_points, fixed=minor_to_money(plan.fixed_minor, currency))
+    return FeeTerms(
+        basis_points=plan.basis_points,
+        fixed=minor_to_money(plan.fixed_minor, currency),
+        dispute_fee=minor_to_money(dispute_fee_minor, currency),
+    )
 
 
 def merchant_limits_get(*, merchant: Merchant, currency: str) -> Limits:

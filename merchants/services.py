@@ -239,19 +239,33 @@ def merchant_update(*, merchant_id: str, changes: dict) -> Merchant:
     return merchant
 
 
-def merchant_fee_plan_set(*, merchant_id: str, currency: str, basis_points: int, fixed_minor: int) -> FeePlan:
-    """Set the merchant's fee in ``currency``: ``basis_points`` of the amount plus ``fixed_minor``."""
+def merchant_fee_plan_set(
+    *,
+    merchant_id: str,
+    currency: str,
+    basis_points: int,
+    fixed_minor: int,
+    dispute_fee_minor: int | None = None,
+) -> FeePlan:
+    """Set the merchant's fees in ``currency``: ``basis_points`` of the amount plus ``fixed_minor``
+    per payment, and ``dispute_fee_minor`` per dispute (``None``: the platform default)."""
     _check_currency(currency)
     if not 0 <= basis_points <= MAX_BASIS_POINTS or fixed_minor < 0:
         raise InvalidRequestError(
             "Fees are 0-10,000 basis points plus a non-negative fixed amount.", param="fee"
         )
+    if dispute_fee_minor is not None and dispute_fee_minor < 0:
+        raise InvalidRequestError("A dispute fee is a non-negative amount.", param="dispute_fee")
     with transaction.atomic(durable=True):
         merchant = merchant_lock(merchant_id=merchant_id)
         plan, _created = FeePlan.objects.update_or_create(
             merchant=merchant,
             currency=currency,
-            defaults={"basis_points": basis_points, "fixed_minor": fixed_minor},
+            defaults={
+                "basis_points": basis_points,
+                "fixed_minor": fixed_minor,
+                "dispute_fee_minor": dispute_fee_minor,
+            },
         )
         audit_record(
             event_type="merchant.fee_plan_set",
@@ -259,7 +273,11 @@ def merchant_fee_plan_set(*, merchant_id: str, currency: str, basis_points: int,
             object_id=merchant.public_id,
             merchant_id=merchant.public_id,
             currency=currency,
-            metadata={"basis_points": str(basis_points), "fixed_minor": str(fixed_minor)},
+            metadata={
+                "basis_points": str(basis_points),
+                "fixed_minor": str(fixed_minor),
+                "dispute_fee_minor": None if dispute_fee_minor is None else str(dispute_fee_minor),
+            },
         )
     return plan
 

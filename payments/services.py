@@ -36,11 +36,11 @@ Ledger postings (sign convention of ``accounts.services``: + credits the holder)
   ``balance_insufficient`` and nothing moves. The source is credited: ``card_clearing`` +R for a
   card, the customer's wallet +R for a wallet. Fees and split transfers are not returned.
   A refund the processor declines is reversed (``ledger_reverse``) and marked ``failed``.
-* Dispute opened on D = captured - refunded, with the dispute fee X
-  (``PAYSYS_DISPUTE_FEE_MINOR``), ``dispute:dp_…``: the network takes D back at once
-  (``card_clearing`` +D) and the platform earns X (``fees`` +X); the merchant pays D+X by the
-  refund rule; whatever its balances cannot cover (the shortfall S) is carried by the platform's
-  ``dispute_losses`` (-S) instead of failing, because a chargeback cannot be refused.
+* Dispute opened on D = captured - refunded, with the dispute fee X (the merchant's fee plan
+  for the currency, else ``PAYSYS_DISPUTE_FEE_MINOR``), ``dispute:dp_…``: the network takes D
+  back at once (``card_clearing`` +D) and the platform earns X (``fees`` +X); the merchant pays
+  D+X by the refund rule; whatever its balances cannot cover (the shortfall S) is carried by the
+  platform's ``dispute_losses`` (-S) instead of failing, because a chargeback cannot be refused.
 * Dispute won (``dispute_won:dp_…``): the network returns D (``card_clearing`` -D); it first
   repays ``dispute_losses`` (+S), the rest goes to the merchant's ``pending`` (+D-S). The fee X
   is not returned. Dispute lost: no new posting: the merchant's debit stands and S stays booked
@@ -107,7 +107,7 @@ from paysys.errors import (
     ServiceUnavailableError,
 )
 from paysys.events.services import event_emit
-from paysys.money import fee_compute, minor_to_money
+from paysys.money import fee_compute
 
 logger = logging.getLogger("paysys.payments")
 
@@ -1210,7 +1210,7 @@ def dispute_open(
             code="payment_not_disputable",
             current_status=payment.status,
         )
-    fee = minor_to_money(settings.PAYSYS_DISPUTE_FEE_MINOR, payment.currency)
+    fee = merchant_fee_terms_get(merchant=payment.merchant, currency=payment.currency.lower()).dispute_fee
     merchant_id = payment.merchant.public_id
     lines, shortfall = _merchant_debit_lines(
         merchant_id=merchant_id, amount=disputed + fee, allow_shortfall=True

@@ -211,7 +211,8 @@ PAYSYS_PROCESSOR_SIMULATOR_TIMEOUT_RATE = env.float("PAYSYS_PROCESSOR_SIMULATOR_
 # HMAC key of card fingerprints; empty means derived from SECRET_KEY.
 PAYSYS_CARD_FINGERPRINT_KEY = env.str("PAYSYS_CARD_FINGERPRINT_KEY", default="")
 PAYSYS_AUTHORIZATION_TTL_DAYS = env.int("PAYSYS_AUTHORIZATION_TTL_DAYS", default=7)
-# Dispute fee charged to the merchant, in minor units of the disputed payment's currency.
+# Dispute fee charged to the merchant, in minor units of the disputed payment's currency, where
+# the merchant's fee plan for that currency sets none (FeePlan.dispute_fee_minor).
 PAYSYS_DISPUTE_FEE_MINOR = env.int("PAYSYS_DISPUTE_FEE_MINOR", default=1500)
 PAYSYS_DISPUTE_EVIDENCE_DAYS = env.int("PAYSYS_DISPUTE_EVIDENCE_DAYS", default=7)
 # Risk: a payment scoring at or above the threshold (0-100) waits in review.

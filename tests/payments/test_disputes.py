@@ -95,3 +95,21 @@ def test_a_payment_is_disputed_once_and_a_disputed_payment_is_not_refundable(zer
     dispute_close(dispute_id=dispute.public_id, outcome="lost")
     with pytest.raises(ConflictError):
         dispute_close(dispute_id=dispute.public_id, outcome="won")
+
+
+def test_the_fee_plan_sets_the_dispute_fee_per_currency(merchant_factory, settings):
+    from merchants.services import merchant_fee_plan_set
+
+    settings.PAYSYS_DISPUTE_FEE_MINOR = 1500
+    shop = merchant_factory(currency="jpy", bps=0, fixed=0)
+    merchant_fee_plan_set(
+        merchant_id=shop.public_id, currency="jpy", basis_points=0, fixed_minor=0, dispute_fee_minor=2000
+    )
+    payment = payment_create(merchant=shop, amount=Money(10000, "JPY"), card=card())
+    dispute = dispute_open(payment_id=payment.public_id, reason="fraudulent", operator_id="9")
+    assert dispute.fee == Decimal(2000)  # ¥2,000 from the plan, not the 1,500 default
+    # ¥10,000 captured, ¥12,000 owed: pending is emptied and the platform carries ¥2,000.
+    pending = LedgerAccount.objects.get(merchant_id=shop.public_id, kind=AccountKind.PENDING, currency="JPY")
+    assert account_balance_get(account_id=pending.pk).posted.amount == 0
+    assert dispute.platform_shortfall == Decimal(2000)
+    assert_ledger_ok()
