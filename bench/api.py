@@ -95,13 +95,12 @@ def _floor_lua(context: BenchContext) -> str:
     return 'wrk.method = "GET"\nwrk.path = "/v1/bench/noop"\n'
 
 
-def _transfers_lua(context: BenchContext) -> str:
-    # Each wrk thread numbers its requests; run id + wrk invocation + thread id + counter make
-    # every Idempotency-Key unique, so no request is a replay.
+def _lua_prelude(context: BenchContext, *, seed: int) -> str:
+    """What every authenticated scenario's script starts with: the key, the run id, a thread id
+    per wrk thread and a request counter (together they make each Idempotency-Key unique)."""
     return f"""
 local secret = {json.dumps(context.secret)}
 local run_id = {json.dumps(context.run_id)}
-local wallets = {_lua_string_list(context.wallets)}
 local threads = 0
 function setup(thread)
   threads = threads + 1
@@ -109,8 +108,18 @@ function setup(thread)
 end
 local counter = 0
 function init(args)
-  math.randomseed(tid * 7919 + os.time())
+  math.randomseed(tid * {seed} + os.time())
 end
+"""
+
+
+def _transfers_lua(context: BenchContext) -> str:
+    # Each wrk thread numbers its requests; run id + wrk invocation + thread id + counter make
+    # every Idempotency-Key unique, so no request is a replay.
+    return (
+        _lua_prelude(context, seed=7919)
+        + f"""
+local wallets = {_lua_string_list(context.wallets)}
 function request()
   counter = counter + 1
   local i = math.random(#wallets)
@@ -126,23 +135,15 @@ function request()
   return wrk.format("POST", "/v1/transfers", headers, body)
 end
 """
+    )
 
 
 def _payments_lua(context: BenchContext) -> str:
     # A fresh Luhn-valid Visa number per request (never a test card): every payment authorizes
     # and captures, and no card trips the per-card velocity rule into review.
-    return f"""
-local secret = {json.dumps(context.secret)}
-local run_id = {json.dumps(context.run_id)}
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("tid", threads)
-end
-local counter = 0
-function init(args)
-  math.randomseed(tid * 104729 + os.time())
-end
+    return (
+        _lua_prelude(context, seed=104729)
+        + f"""
 local function card_number()
   local digits = {{4}}
   for k = 2, 15 do digits[k] = math.random(0, 9) end
@@ -170,6 +171,7 @@ function request()
   return wrk.format("POST", "/v1/payments", headers, body)
 end
 """
+    )
 
 
 SCENARIOS: dict[str, Callable[[BenchContext], str]] = {

@@ -4,13 +4,18 @@ empty SQLite database under a fresh ``var/`` and the ledger moves money on it.
 Runs in subprocesses, because the test session itself is configured for PostgreSQL.
 """
 
+import contextlib
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,3 +109,60 @@ def test_migrations_a_ledger_transfer_and_its_reversal_work_on_sqlite_with_no_se
     # Migrating again is a no-op: `make run` migrates on every start.
     again = _manage("migrate", "--noinput", env=env)
     assert "No migrations to apply" in again.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_make_run_serves_the_admin_on_sqlite_and_one_interrupt_stops_every_process(tmp_path):
+    """What `make run` starts after migrating and seeding: web, worker and beat under honcho."""
+    env = _embedded_env(tmp_path / "var")
+    port = _free_port()
+    env["PAYSYS_PORT"] = str(port)
+    _manage("migrate", "--noinput", env=env)
+    seeded = _manage("seed_demo", env=env)
+    assert "sk_test_" in seeded.stdout
+    log = tmp_path / "honcho.log"
+    with log.open("w") as out:
+        honcho = subprocess.Popen(
+            [str(Path(sys.executable).with_name("honcho")), "-f", "Procfile", "start"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        status = None
+        while time.monotonic() < deadline and status != 200:
+            assert honcho.poll() is None, log.read_text()[-3000:]
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/admin/login/", timeout=2).status_code
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        assert status == 200, log.read_text()[-3000:]
+        while time.monotonic() < deadline and "ready" not in log.read_text():
+            time.sleep(0.5)  # the worker says "celery@... ready." once it consumes
+        output = log.read_text()
+        assert "ready" in output and "beat" in output, output[-3000:]
+        honcho.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        assert honcho.wait(timeout=60) is not None
+        # Every process of the group is gone: nothing left running after one interrupt.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(honcho.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("processes survived the interrupt:\n" + log.read_text()[-3000:])
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(honcho.pid, signal.SIGKILL)

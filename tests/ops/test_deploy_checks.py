@@ -1,26 +1,20 @@
 """`manage.py check --deploy` is clean with the production settings and a strong key."""
 
 import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.production_env import production_env
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.timeout(120)
 def test_check_deploy_reports_no_issue_in_production():
-    env = {
-        **os.environ,
-        "PAYSYS_ENV": "production",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "paysys.example.com",
-        "DEBUG": "false",
-    }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env = production_env()
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,

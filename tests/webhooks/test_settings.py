@@ -1,7 +1,5 @@
 """Webhook settings that production refuses: the SSRF escape hatch is for development and tests."""
 
-import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -9,21 +7,9 @@ from pathlib import Path
 import pytest
 
 from paysys.events.ssrf import WebhookUrlBlockedError, url_resolve
+from tests.production_env import production_env
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _production_env(**extra: str) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "PAYSYS_ENV": "production",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "paysys.example.com",
-        "DEBUG": "false",
-        **extra,
-    }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    return env
 
 
 @pytest.mark.timeout(120)
@@ -32,7 +18,7 @@ def test_production_refuses_to_start_with_private_webhook_urls_allowed(value):
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT,
-        env=_production_env(PAYSYS_WEBHOOK_ALLOW_PRIVATE_URLS=value),
+        env=production_env(PAYSYS_WEBHOOK_ALLOW_PRIVATE_URLS=value),
         capture_output=True,
         text=True,
         timeout=100,
@@ -47,7 +33,7 @@ def test_production_starts_with_private_webhook_urls_explicitly_refused():
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT,
-        env=_production_env(PAYSYS_WEBHOOK_ALLOW_PRIVATE_URLS="false"),
+        env=production_env(PAYSYS_WEBHOOK_ALLOW_PRIVATE_URLS="false"),
         capture_output=True,
         text=True,
         timeout=100,
