@@ -71,6 +71,7 @@ class MerchantAdmin(SimpleHistoryAdmin):
         "activated_at",
         "suspended_at",
         "closed_at",
+        "platform",  # set at onboarding (create_merchant --platform), one level deep
     )
     inlines = [FeePlanInline, MerchantLimitInline, ApiKeyInline]
     actions = ["activate", "suspend", "close"]

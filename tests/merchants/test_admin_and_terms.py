@@ -93,6 +93,9 @@ def test_admin_suspend_action_goes_through_the_service(admin_client, merchant):
 
 
 def test_admin_change_form_saves_through_services(admin_client, merchant):
+    from merchants.services import merchant_onboard
+
+    other = merchant_onboard(name="Other", email="o@example.com")
     url = reverse("admin:merchants_merchant_change", args=[merchant.pk])
     plan = FeePlan.objects.get(merchant=merchant)
     data = {
@@ -111,6 +114,8 @@ def test_admin_change_form_saves_through_services(admin_client, merchant):
         "fee_plans-0-currency": "eur",
         "fee_plans-0-basis_points": 199,
         "fee_plans-0-fixed_minor": 10,
+        "fee_plans-0-dispute_fee_minor": 2500,
+        "platform": other.pk,  # read-only on the form: ignored
         "limits-TOTAL_FORMS": 1,
         "limits-INITIAL_FORMS": 0,
         "limits-0-merchant": merchant.pk,
@@ -128,7 +133,9 @@ def test_admin_change_form_saves_through_services(admin_client, merchant):
         2,
         Decimal("5.00"),
     )
-    assert FeePlan.objects.get(pk=plan.pk).basis_points == 199
+    saved_plan = FeePlan.objects.get(pk=plan.pk)
+    assert (saved_plan.basis_points, saved_plan.fixed_minor, saved_plan.dispute_fee_minor) == (199, 10, 2500)
+    assert merchant.platform_id is None
     assert MerchantLimit.objects.get(merchant=merchant, currency="eur").max_payment_minor == 50_000
     events = set(AuditEvent.objects.values_list("event_type", flat=True))
     assert {"merchant.updated", "merchant.fee_plan_set", "merchant.limits_set"} <= events
