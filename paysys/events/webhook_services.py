@@ -1051,17 +1051,17 @@ class _DeliveryRun:
                     self.cut_short = True
                     return
                 try:
-                    taken = _deliver_next_due(skip_endpoints=frozenset(self._skip))
+                    taken = _deliver_next_due(skip_endpoints=self._skipped())
                 except _ClaimedAttemptError as exc:
                     logger.exception("webhook delivery failed", extra={"endpoint": exc.endpoint_pk})
-                    self._skip.add(exc.endpoint_pk)
+                    self._skip_add(exc.endpoint_pk)
                     self._count(RESULT_ERROR)
                     continue
                 if taken is None:
                     return
                 result, endpoint_pk = taken
                 if result == RESULT_ENDPOINT_BUSY:
-                    self._skip.add(endpoint_pk)
+                    self._skip_add(endpoint_pk)
                 self._count(result, found_work=result != RESULT_ENDPOINT_BUSY)
         except Exception:  # the database went away: what is left stays due for the sweeper
             logger.exception("webhook delivery run stopped")
@@ -1070,6 +1070,14 @@ class _DeliveryRun:
             with self._done:
                 self._active -= 1
                 self._done.notify_all()
+
+    def _skipped(self) -> frozenset[int]:
+        with self._done:
+            return frozenset(self._skip)
+
+    def _skip_add(self, endpoint_pk: int) -> None:
+        with self._done:
+            self._skip.add(endpoint_pk)
 
     def _next_id(self) -> int | None:
         with self._done:
