@@ -17,6 +17,8 @@ env = environ.Env()
 VAR_DIR = Path(env.str("PAYSYS_VAR_DIR", default=str(BASE_DIR / "var")))
 
 PAYSYS_ENV = env.str("PAYSYS_ENV", default="development")
+# The port `make run` serves on (the Procfile's web process); seed_demo prints URLs with it.
+PAYSYS_PORT = env.int("PAYSYS_PORT", default=8000)
 if PAYSYS_ENV not in {"development", "test", "production"}:
     raise environ.ImproperlyConfigured(
         f"PAYSYS_ENV must be development, test or production, not {PAYSYS_ENV!r}"
@@ -86,6 +88,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "paysys.ops.context_processors.environment",
             ],
         },
     },

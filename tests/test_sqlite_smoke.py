@@ -127,6 +127,7 @@ def test_make_run_serves_the_admin_on_sqlite_and_one_interrupt_stops_every_proce
     _manage("migrate", "--noinput", env=env)
     seeded = _manage("seed_demo", env=env)
     assert "sk_test_" in seeded.stdout
+    assert f"http://127.0.0.1:{port}/admin/" in seeded.stdout  # the URL it is about to serve
     log = tmp_path / "honcho.log"
     with log.open("w") as out:
         honcho = subprocess.Popen(
