@@ -38,16 +38,13 @@ def merchant_list() -> list[Merchant]:
 def merchant_fee_terms_get(*, merchant: Merchant, currency: str) -> FeeTerms:
     """The fees for ``currency`` (lower-case): the merchant's plan, else the platform defaults."""
     currency = currency.lower()
-    plan = FeePlan.objects.filter(merchant=merchant, currency=currency).first()
-    dispute_fee_minor = settings.PAYSYS_DISPUTE_FEE_MINOR
-    if plan is not None and plan.dispute_fee_minor is not None:
-        dispute_fee_minor = plan.dispute_fee_minor
-    if plan is None:
-        return FeeTerms(
-            basis_points=settings.PAYSYS_DEFAULT_FEE_BASIS_POINTS,
-            fixed=minor_to_money(settings.PAYSYS_DEFAULT_FEE_FIXED_MINOR, currency),
-            dispute_fee=minor_to_money(dispute_fee_minor, currency),
-        )
+    plan = FeePlan.objects.filter(merchant=merchant, currency=currency).first() or FeePlan(
+        basis_points=settings.PAYSYS_DEFAULT_FEE_BASIS_POINTS,
+        fixed_minor=settings.PAYSYS_DEFAULT_FEE_FIXED_MINOR,
+    )
+    dispute_fee_minor = (
+        settings.PAYSYS_DISPUTE_FEE_MINOR if plan.dispute_fee_minor is None else plan.dispute_fee_minor
+    )
     return FeeTerms(
         basis_points=plan.basis_points,
         fixed=minor_to_money(plan.fixed_minor, currency),

@@ -207,12 +207,16 @@ class Payment(models.Model):
         return self.amount_captured > 0 and self.amount_refunded == self.amount_captured
 
     @property
+    def amount_transferred(self) -> Decimal:
+        """What the split transfers (``transfer_data``) send to connected merchants at capture."""
+        return sum((Decimal(t["amount"]) for t in self.transfer_data), Decimal(0))
+
+    @property
     def net(self) -> Decimal:
         """What the merchant keeps of the capture: less the fee and the split transfers."""
         if not self.amount_captured:
             return Decimal(0)
-        transferred = sum((Decimal(t["amount"]) for t in self.transfer_data), Decimal(0))
-        return self.amount_captured - self.fee - transferred
+        return self.amount_captured - self.fee - self.amount_transferred
 
 
 class ProcessorOperation(models.Model):

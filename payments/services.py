@@ -747,8 +747,7 @@ def _capture_amount(payment: Payment, amount: Money | None) -> Money:
             code="amount_too_large",
             param="amount",
         )
-    transferred = sum((Decimal(t["amount"]) for t in payment.transfer_data), Decimal(0))
-    if amount.amount < transferred:
+    if amount.amount < payment.amount_transferred:
         raise InvalidRequestError(
             "The amount to capture is less than the split transfers.", code="amount_too_small", param="amount"
         )
