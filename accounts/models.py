@@ -15,8 +15,8 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Q
 from moneyed import Money
-from simple_history.models import HistoricalRecords
 
+from paysys.audit.history import HistoricalRecords
 from paysys.ids import ID_MAX_LENGTH, new_id
 
 AMOUNT_MAX_DIGITS = 19
@@ -194,18 +194,19 @@ class TransactionKind(models.TextChoices):
 
 
 class JournalTransaction(models.Model):
-    public_id = models.CharField(
-        max_length=ID_MAX_LENGTH, unique=True, default=new_transaction_id, editable=False
-    )
+    # Every posting inserts a row here, so the table carries only the indexes lookups use:
+    # unique constraints (not ``unique=True``, which adds a LIKE index apiece) on the public id
+    # and the reference, none on merchant_id (always read together with the public id).
+    public_id = models.CharField(max_length=ID_MAX_LENGTH, default=new_transaction_id, editable=False)
     kind = models.CharField(max_length=16, choices=TransactionKind.choices)
     # The business key of the posting (``capture:pay_...``): the same reference posts once.
-    reference = models.CharField(max_length=255, unique=True)
+    reference = models.CharField(max_length=255)
     description = models.CharField(max_length=500, blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
-    merchant_id = models.CharField(max_length=ID_MAX_LENGTH, blank=True, default="", db_index=True)
+    merchant_id = models.CharField(max_length=ID_MAX_LENGTH, blank=True, default="")
     reverses = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals"
-    )
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals", db_index=False
+    )  # indexed by the reversed-once constraint
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -216,6 +217,12 @@ class JournalTransaction(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(reference=""), name="accounts_journaltransaction_reference_nonempty"
+            ),
+            models.UniqueConstraint(
+                fields=["public_id"], name="accounts_journaltransaction_public_id_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["reference"], name="accounts_journaltransaction_reference_unique"
             ),
             # A reversal can be reversed only once: a second one would double the undo.
             models.UniqueConstraint(fields=["reverses"], name="accounts_journaltransaction_reversed_once"),
@@ -231,8 +238,13 @@ class Entry(models.Model):
     ``amount`` is signed: + credits the account holder, - debits it.
     """
 
-    transaction = models.ForeignKey(JournalTransaction, on_delete=models.PROTECT, related_name="entries")
-    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries")
+    # No single-column indexes: (transaction, account) and (account, -id) below lead with each.
+    transaction = models.ForeignKey(
+        JournalTransaction, on_delete=models.PROTECT, related_name="entries", db_index=False
+    )
+    account = models.ForeignKey(
+        LedgerAccount, on_delete=models.PROTECT, related_name="entries", db_index=False
+    )
     amount = _amount()
     currency = models.CharField(max_length=3)
     # The account's posted balance this posting saw after applying its line (see services).
@@ -307,12 +319,14 @@ class TransferStatus(models.TextChoices):
 
 
 class Transfer(models.Model):
-    public_id = models.CharField(
-        max_length=ID_MAX_LENGTH, unique=True, default=new_transfer_id, editable=False
-    )
+    # Indexes for the lookups there are (public id, transaction, merchant's list), none on the
+    # accounts: no query filters transfers by account, and accounts are closed, never deleted.
+    public_id = models.CharField(max_length=ID_MAX_LENGTH, default=new_transfer_id, editable=False)
     merchant_id = models.CharField(max_length=ID_MAX_LENGTH)
-    from_account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="+")
-    to_account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="+")
+    from_account = models.ForeignKey(
+        LedgerAccount, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    to_account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="+", db_index=False)
     amount = _amount()
     currency = models.CharField(max_length=3)
     description = models.CharField(max_length=500, blank=True, default="")
@@ -331,6 +345,7 @@ class Transfer(models.Model):
         ordering = ["-id"]
         indexes = [models.Index(fields=["merchant_id", "-id"], name="accounts_transfer_merchant")]
         constraints = [
+            models.UniqueConstraint(fields=["public_id"], name="accounts_transfer_public_id_unique"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="accounts_transfer_amount_positive"),
             models.CheckConstraint(
                 condition=~Q(from_account=models.F("to_account")), name="accounts_transfer_distinct_accounts"

@@ -13,8 +13,8 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
-from simple_history.models import HistoricalRecords
 
+from paysys.audit.history import HistoricalRecords
 from paysys.ids import ID_MAX_LENGTH, new_id
 
 MAX_BASIS_POINTS = 10_000

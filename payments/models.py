@@ -19,9 +19,9 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F, Q
 from moneyed import Money
-from simple_history.models import HistoricalRecords
 
 from payments.states import Status
+from paysys.audit.history import HistoricalRecords
 from paysys.ids import ID_MAX_LENGTH, new_id
 
 AMOUNT_MAX_DIGITS = 19
@@ -97,10 +97,11 @@ class Payment(models.Model):
         AUTOMATIC = "automatic"
         MANUAL = "manual"
 
-    public_id = models.CharField(
-        max_length=ID_MAX_LENGTH, unique=True, default=new_payment_id, editable=False
+    # Indexes for the lookups there are (see Meta); none on the foreign keys no query filters by.
+    public_id = models.CharField(max_length=ID_MAX_LENGTH, default=new_payment_id, editable=False)
+    merchant = models.ForeignKey(
+        "merchants.Merchant", on_delete=models.PROTECT, related_name="payments", db_index=False
     )
-    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="payments")
     status = models.CharField(
         max_length=STATUS_MAX_LENGTH, choices=[(s.value, s.value) for s in Status], default=Status.PROCESSING
     )
@@ -117,14 +118,24 @@ class Payment(models.Model):
     # Split payments: [{"destination": "mer_...", "amount": "<decimal>"}], booked at capture.
     transfer_data = models.JSONField(default=list, blank=True)
     payment_method = models.ForeignKey(
-        PaymentMethod, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+        PaymentMethod,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payments",
+        db_index=False,
     )
     source_account = models.ForeignKey(
-        "accounts.LedgerAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "accounts.LedgerAccount",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     # The ledger hold on the wallet (wallet payments only).
     hold = models.ForeignKey(
-        "accounts.Hold", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "accounts.Hold", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     # The processor's authorization id (card payments only).
     processor_authorization = models.CharField(max_length=128, blank=True, default="")
@@ -138,7 +149,7 @@ class Payment(models.Model):
     description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH, blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
     livemode = models.BooleanField(default=False)
-    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
     authorized_at = models.DateTimeField(null=True, blank=True)
     # An uncaptured authorization is voided after this (PAYSYS_AUTHORIZATION_TTL_DAYS).
@@ -152,6 +163,8 @@ class Payment(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["merchant", "-id"], name="payments_payment_merchant"),
+            # created[gte] / created[lt] filters and the daily volume limit (merchant, since midnight).
+            models.Index(fields=["merchant", "created"], name="payments_payment_mer_created"),
             models.Index(
                 fields=["expires_at"],
                 condition=Q(status__in=["requires_capture", "requires_action"]),
@@ -162,6 +175,7 @@ class Payment(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["public_id"], name="payments_payment_public_id_unique"),
             models.CheckConstraint(
                 condition=Q(status__in=[s.value for s in Status]), name="payments_payment_status_valid"
             ),

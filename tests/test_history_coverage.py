@@ -42,3 +42,19 @@ def test_every_model_keeps_history_or_says_why_not():
     assert untracked - set(WITHOUT_HISTORY) == set(), "add history or a reason here"
     assert set(WITHOUT_HISTORY) - untracked == set(), "listed here but tracked (or gone)"
     assert {"merchants.Merchant", "payments.Payment", "accounts.LedgerAccount"} <= tracked
+
+
+def test_history_tables_are_lean_and_managers_are_built_once():
+    """paysys.audit.history.HistoricalRecords: one manager class behind Model.history, still
+    scoped to the instance; no index in a history table but the object's id and
+    simple-history's own (history_date, history_user)."""
+    from accounts.models import Transfer
+
+    models = [m for m in apps.get_models() if m._meta.app_label in PROJECT_APPS and hasattr(m, "history")]
+    for model in models:
+        assert type(model.history) is type(model.history), _label(model)
+        indexed = {f.name for f in model.history.model._meta.fields if f.db_index and not f.primary_key}
+        assert indexed == {"id", "history_date", "history_user"}, (_label(model), indexed)
+    transfer = Transfer(pk=41)
+    assert transfer.history.instance is transfer
+    assert transfer.history.all().query.where.children[0].rhs == 41

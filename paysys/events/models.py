@@ -14,8 +14,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
+from paysys.audit.history import HistoricalRecords
 from paysys.ids import ID_MAX_LENGTH, new_id
 
 EVENT_ID_PREFIX = "evt"
