@@ -17,7 +17,8 @@ One run:
    again at half their peak rate (wrk paces every connection) with that run's p50 and p99.
 
 Targets: transfers >= 0.3 x floor; payments >= 0.2 x floor; transfers' p99 < 50 ms at half
-their peak rate.
+their peak rate. Where PostgreSQL is local, each scenario also reports what a request cost the
+database server in CPU (``bench/postgres_cpu.py``) and the rate that cost allows at most.
 
 Needs wrk (``apt-get install wrk``), PostgreSQL and Redis. Run: ``make bench-api`` or
 ``.venv/bin/python bench/api.py [--json] [--duration 10] [--workers 4]``.
@@ -45,6 +46,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+from postgres_cpu import ceiling_per_second, per_operation_ms, postgres_cpu_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -450,10 +453,17 @@ def report_print(report: dict) -> None:
             f"{name:<22}{row['requests_per_second']:>10.0f}{row['p50_ms']:>10.2f}{row['p99_ms']:>10.2f}"
             f"{row['non_2xx']:>10}{row['socket_errors']:>8}"
         )
+    floor = report["scenarios"]["floor"]["requests_per_second"]
     for name, ratio in report["ratios_to_floor"].items():
         target = TARGET_RATIOS[name]
         verdict = "ok" if ratio >= target else "below target"
         print(f"{name}/floor ratio: {ratio:.2f} (target ≥ {target}: {verdict})")
+        cpu_ms, ceiling = report["postgres_cpu_ms_per_request"][name], report["postgres_ceilings"][name]
+        if cpu_ms is not None:
+            print(
+                f"  PostgreSQL CPU per request {cpu_ms:.2f} ms: the server alone on every core serves at most"
+                f" {ceiling:.0f}/s ({ceiling / floor:.2f} of the floor)"
+            )
     half = report.get("half_peak")
     if half:
         verdict = "ok" if half["p99_ms"] < TARGET_P99_MS else "above target"
@@ -503,14 +513,19 @@ def main() -> int:
         wallets=fixtures["wallets"],
     )
     scenarios: dict[str, WrkResult] = {}
+    postgres_cpu_ms: dict[str, float | None] = {}
     half_peak = None
     try:
         for name in ["floor", *measured]:
             lua = SCENARIOS[name](context)
             say(f"{name}: warm-up {WARMUP_SECONDS} s, then {args.duration} s")
             wrk_run(base_url=context.base_url, lua=lua, duration=WARMUP_SECONDS, connections=args.connections)
+            cpu_before = postgres_cpu_seconds()
             scenarios[name] = wrk_run(
                 base_url=context.base_url, lua=lua, duration=args.duration, connections=args.connections
+            )
+            postgres_cpu_ms[name] = per_operation_ms(
+                cpu_before, postgres_cpu_seconds(), scenarios[name].requests
             )
         first = measured[0]
         say(f"{first}: paced at half its peak")
@@ -540,6 +555,9 @@ def main() -> int:
         },
         "scenarios": {name: asdict(result) for name, result in scenarios.items()},
         "ratios_to_floor": {name: scenarios[name].requests_per_second / floor for name in measured},
+        # What one request cost PostgreSQL itself, and the requests/s that allows at most.
+        "postgres_cpu_ms_per_request": postgres_cpu_ms,
+        "postgres_ceilings": {name: ceiling_per_second(postgres_cpu_ms[name]) for name in measured},
         "half_peak": half_peak,
         "targets": {"ratio_to_floor_min": TARGET_RATIOS, "p99_ms_at_half_peak_max": TARGET_P99_MS},
     }
