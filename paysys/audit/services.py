@@ -2,18 +2,23 @@
 
 ``audit_record`` joins the caller's transaction, so the row commits or rolls back with the change
 it describes. It is on the ledger's hot path (every posting writes one row), so on PostgreSQL it
-costs two statements:
+costs one statement, which:
 
-1. lock a chain head: the first stripe, in an order starting at a point derived from the
+1. locks a chain head: the first stripe, in an order starting at a point derived from the
    correlation id, that no other transaction holds (``FOR UPDATE SKIP LOCKED``). A writer never
    queues behind another writer while a stripe is free, and a transaction that writes several
    rows under one correlation id normally keeps to one stripe;
-2. one statement that inserts the row (its ``seq`` and hashes computed here) and moves the head.
+2. inserts the row with the head's ``seq + 1`` and hash as its ``prev_hash``, and its own hash
+   computed by the database: SHA-256 over the row's canonical text (``paysys.audit.chain``),
+   which Python renders beforehand with the chain, seq and prev_hash left as gaps the
+   statement fills in, so both sides hash the same bytes;
+3. moves the head.
 
 The head stays locked until the caller commits, so a chain's ``seq`` has no holes from
 concurrent writers, and a rolled-back transaction leaves the head where it was. Only when all
-``AUDIT_CHAIN_COUNT`` stripes are busy does a writer wait, on its starting stripe. Head rows are
-created on first use (a fresh or flushed database has none).
+``AUDIT_CHAIN_COUNT`` stripes are busy (the statement then inserts nothing) does a writer wait,
+on its starting stripe, and link the row in Python. Head rows are created on first use (a fresh
+or flushed database has none).
 
 Callers write under READ COMMITTED (the project's default): in a REPEATABLE READ transaction,
 locking a head that moved after the snapshot is a serialization failure.
@@ -25,6 +30,7 @@ through the ORM.
 import hashlib
 import logging
 import random
+import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -33,9 +39,11 @@ from django.db import connection, transaction
 from moneyed import Money
 
 from paysys.audit.chain import (
+    AUDIT_HASH_VERSION,
     audit_amount_normalize,
     audit_created_now,
     audit_metadata_normalize,
+    audit_row_canonical,
     audit_row_hash,
 )
 from paysys.audit.context import ACTOR_TYPES, actor_get
@@ -153,50 +161,109 @@ def _chained_fields() -> list:
     return [f for f in AuditEvent._meta.concrete_fields if not f.primary_key and f.attname != "hash"]
 
 
-# --- PostgreSQL: two statements --------------------------------------------------------------
+# --- PostgreSQL: one statement ---------------------------------------------------------------
 
 _HEAD_TABLE = AuditChainHead._meta.db_table
 _EVENT_TABLE = AuditEvent._meta.db_table
-
-_SQL_HEAD_LOCK_FREE = f"""
-    SELECT chain, seq, hash FROM {_HEAD_TABLE}
-    ORDER BY (chain + %(count)s - %(start)s) %% %(count)s
-    LIMIT 1
-    FOR UPDATE SKIP LOCKED
-"""  # noqa: S608 - table names come from model metadata, values are parameters
+# The fields the database fills in from the head it locks.
+_LINKED_FIELDS = ("chain", "seq", "prev_hash")
 
 _SQL_HEAD_LOCK_WAIT = f"SELECT chain, seq, hash FROM {_HEAD_TABLE} WHERE chain = %(start)s FOR UPDATE"  # noqa: S608
 
 
-def _chain_head_lock_postgresql(*, start: int) -> _Head:
-    with connection.cursor() as cursor:
-        cursor.execute(_SQL_HEAD_LOCK_FREE, {"count": AUDIT_CHAIN_COUNT, "start": start})
-        row = cursor.fetchone()
-        if row is None:
-            # No head rows yet, or every stripe is busy: make sure they exist, then queue.
-            audit_chain_heads_ensure()
-            cursor.execute(_SQL_HEAD_LOCK_WAIT, {"start": start})
-            row = cursor.fetchone()
-    return _Head(*row)
+def _insert_columns() -> tuple[list, str]:
+    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    return fields, ", ".join(connection.ops.quote_name(f.column) for f in fields)
+
+
+def _literal_type(field) -> str:
+    """The type a value of ``field`` is cast to in the INSERT ... SELECT (where a bare literal
+    would be text): its column type, but text for strings, whose assignment to the varchar
+    column then refuses an overlong value instead of cutting it as an explicit cast would."""
+    db_type = field.db_type(connection)
+    return "text" if db_type.startswith("varchar") else db_type
+
+
+def _canonical_gaps(event: AuditEvent) -> list[str] | None:
+    """The row's canonical text in four pieces around its chain, prev_hash and seq (in the
+    canonical key order), or None if the text cannot be cut unambiguously."""
+    marker = secrets.token_hex(8)
+    row = {f.attname: getattr(event, f.attname) for f in _chained_fields()}
+    row.update({name: f"{marker}{name}" for name in _LINKED_FIELDS})
+    text = audit_row_canonical(row).decode("ascii")
+    pieces = [text]
+    for name in sorted(_LINKED_FIELDS):  # chain, prev_hash, seq: the canonical (sorted) order
+        gap = f'"{marker}{name}"'
+        if pieces[-1].count(gap) != 1:
+            return None
+        before, after = pieces.pop().split(gap)
+        pieces += [before, after]
+    return pieces
 
 
 def _audit_append_postgresql(event: AuditEvent, *, start: int) -> None:
-    _chain_link(event, _chain_head_lock_postgresql(start=start))
-    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    params: list[Any] = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
-    sql = (
-        f"WITH ins AS (INSERT INTO {_EVENT_TABLE} ({columns}) VALUES ({placeholders})"  # noqa: S608
-        " RETURNING id, chain, seq, hash)"
-        f" UPDATE {_HEAD_TABLE} AS head SET seq = ins.seq, hash = ins.hash"
-        " FROM ins WHERE head.chain = ins.chain RETURNING ins.id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        (event.pk,) = cursor.fetchone()
+    fields, columns = _insert_columns()
+    pieces = _canonical_gaps(event)
+    row = None
+    if pieces is not None:
+        values = [
+            f"%({f.attname})s::{_literal_type(f)}"
+            if f.attname not in (*_LINKED_FIELDS, "hash")
+            else f"head.{f.attname}"
+            for f in fields
+        ]
+        # head.* are the new row's values: seq + 1, and the old head hash as prev_hash.
+        sql = (
+            f"WITH locked AS (SELECT chain, seq, hash FROM {_HEAD_TABLE}"  # noqa: S608
+            " ORDER BY (chain + %(count)s - %(start)s) %% %(count)s LIMIT 1 FOR UPDATE SKIP LOCKED),"
+            " head AS (SELECT chain, seq + 1 AS seq, hash AS prev_hash, encode(sha256(convert_to("
+            "%(prefix)s || chain::text || %(p1)s || '\"' || hash || '\"' || %(p2)s || (seq + 1)::text || %(p3)s,"
+            " 'UTF8')), 'hex') AS hash FROM locked),"
+            f" ins AS (INSERT INTO {_EVENT_TABLE} ({columns}) SELECT {', '.join(values)} FROM head"
+            " RETURNING id, chain, seq, prev_hash, hash)"
+            f" UPDATE {_HEAD_TABLE} AS moved SET seq = ins.seq, hash = ins.hash FROM ins"
+            " WHERE moved.chain = ins.chain RETURNING ins.id, ins.chain, ins.seq, ins.prev_hash, ins.hash"
+        )
+        params: dict[str, Any] = {
+            f.attname: f.get_db_prep_save(getattr(event, f.attname), connection)
+            for f in fields
+            if f.attname not in (*_LINKED_FIELDS, "hash")
+        }
+        params.update(
+            count=AUDIT_CHAIN_COUNT,
+            start=start,
+            prefix=f"{AUDIT_HASH_VERSION}\n{pieces[0]}",
+            p1=pieces[1],
+            p2=pieces[2],
+            p3=pieces[3],
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    if row is None:
+        # No free stripe (or no head rows yet): wait for the starting one and link here.
+        _audit_append_waiting_postgresql(event, start=start)
+    else:
+        event.pk, event.chain, event.seq, event.prev_hash, event.hash = row
     event._state.adding = False
     event._state.db = connection.alias
+
+
+def _audit_append_waiting_postgresql(event: AuditEvent, *, start: int) -> None:
+    audit_chain_heads_ensure()
+    with connection.cursor() as cursor:
+        cursor.execute(_SQL_HEAD_LOCK_WAIT, {"start": start})
+        _chain_link(event, _Head(*cursor.fetchone()))
+        fields, columns = _insert_columns()
+        params = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
+        cursor.execute(
+            f"WITH ins AS (INSERT INTO {_EVENT_TABLE} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
+            " RETURNING id, chain, seq, hash)"
+            f" UPDATE {_HEAD_TABLE} AS head SET seq = ins.seq, hash = ins.hash"
+            " FROM ins WHERE head.chain = ins.chain RETURNING ins.id",
+            params,
+        )
+        (event.pk,) = cursor.fetchone()
 
 
 # --- Other databases: the ORM ----------------------------------------------------------------

@@ -134,9 +134,9 @@ def test_each_posting_writes_an_audit_row(wallet_factory):
 
 
 # Insert the transaction and lock the debited account; credit a shard; read the credited account,
-# insert the entries and update the debited account; the audit row (2). Plus the savepoint and its
+# insert the entries and update the debited account; the audit row (1). Plus the savepoint and its
 # release that the test case's wrapping transaction turns the durable block into.
-POSTING_QUERIES = 5 + 2
+POSTING_QUERIES = 4 + 2
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL joins statements with CTEs")
