@@ -13,5 +13,18 @@ ID_RANDOM_LENGTH = 24
 ID_MAX_LENGTH = 40
 
 
+_BASE = len(_ALPHABET)
+_ID_SPACE = _BASE**ID_RANDOM_LENGTH
+_ID_BITS = _ID_SPACE.bit_length()
+
+
 def new_id(prefix: str) -> str:
-    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(ID_RANDOM_LENGTH))
+    # One draw of a uniform number below 62**24 (redrawn on the ~7% above it), written in base 62:
+    # the same ids as 24 independent characters, a tenth of the cost on hot paths.
+    while (number := secrets.randbits(_ID_BITS)) >= _ID_SPACE:
+        pass
+    chars = []
+    for _ in range(ID_RANDOM_LENGTH):
+        number, digit = divmod(number, _BASE)
+        chars.append(_ALPHABET[digit])
+    return f"{prefix}_" + "".join(chars)

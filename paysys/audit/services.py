@@ -2,7 +2,8 @@
 
 ``audit_record`` joins the caller's transaction, so the row commits or rolls back with the change
 it describes. It is on the ledger's hot path (every posting writes one row), so on PostgreSQL it
-costs one statement, which:
+costs one statement, a call of the database function ``audit_append`` (migration audit/0003,
+also called by the ledger's transfer function), which:
 
 1. locks a chain head: the first stripe, in an order starting at a point derived from the
    correlation id, that no other transaction holds (``FOR UPDATE SKIP LOCKED``). A writer never
@@ -11,14 +12,14 @@ costs one statement, which:
 2. inserts the row with the head's ``seq + 1`` and hash as its ``prev_hash``, and its own hash
    computed by the database: SHA-256 over the row's canonical text (``paysys.audit.chain``),
    which Python renders beforehand with the chain, seq and prev_hash left as gaps the
-   statement fills in, so both sides hash the same bytes;
+   function fills in, so both sides hash the same bytes;
 3. moves the head.
 
 The head stays locked until the caller commits, so a chain's ``seq`` has no holes from
 concurrent writers, and a rolled-back transaction leaves the head where it was. Only when all
-``AUDIT_CHAIN_COUNT`` stripes are busy (the statement then inserts nothing) does a writer wait,
-on its starting stripe, and link the row in Python. Head rows are created on first use (a fresh
-or flushed database has none).
+``AUDIT_CHAIN_COUNT`` stripes are busy does a writer wait, on its starting stripe. Head rows are
+created on first use (a fresh or flushed database has none). A row whose text cannot be cut
+around the gaps (it would have to contain the random marker) is linked in Python instead.
 
 Callers write under READ COMMITTED (the project's default): in a REPEATABLE READ transaction,
 locking a head that moved after the snapshot is a serialization failure.
@@ -28,10 +29,13 @@ through the ORM.
 """
 
 import hashlib
+import json
 import logging
 import random
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -77,7 +81,7 @@ class _Head:
     hash: str
 
 
-def audit_record(
+def audit_event_build(
     *,
     event_type: str,
     object_type: str,
@@ -92,8 +96,8 @@ def audit_record(
     reason_code: str = "",
     metadata: dict | None = None,
     idempotency_key: str | None = None,
-) -> AuditEvent:
-    """Append one audit row in the caller's transaction.
+) -> tuple[AuditEvent, int]:
+    """The unsaved audit row ``audit_record`` appends, and the stripe its writer starts at.
 
     The actor (type, id, masked IP) and the idempotency key default to the current
     ``paysys.audit.context`` actor; an explicit ``actor_type`` replaces the context's actor
@@ -133,11 +137,17 @@ def audit_record(
         metadata=audit_metadata_normalize(metadata),
         created=audit_created_now(),
     )
+    return event, _chain_start(correlation_id)
+
+
+def audit_record(**fields: Any) -> AuditEvent:
+    """Append one audit row in the caller's transaction; ``fields`` are ``audit_event_build``'s."""
+    event, start = audit_event_build(**fields)
     with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
-            _audit_append_postgresql(event, start=_chain_start(correlation_id))
+            _audit_append_postgresql(event, start=start)
         else:
-            _audit_append_orm(event, start=_chain_start(correlation_id))
+            _audit_append_orm(event, start=start)
     return event
 
 
@@ -169,19 +179,13 @@ _EVENT_TABLE = AuditEvent._meta.db_table
 _LINKED_FIELDS = ("chain", "seq", "prev_hash")
 
 _SQL_HEAD_LOCK_WAIT = f"SELECT chain, seq, hash FROM {_HEAD_TABLE} WHERE chain = %(start)s FOR UPDATE"  # noqa: S608
+# The function (migration audit/0003) that locks a head, inserts the row hashed and moves the head.
+AUDIT_APPEND_SQL = "audit_append(%s::jsonb, %s, %s, %s, ARRAY[%s, %s, %s, %s])"
 
 
 def _insert_columns() -> tuple[list, str]:
     fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
     return fields, ", ".join(connection.ops.quote_name(f.column) for f in fields)
-
-
-def _literal_type(field) -> str:
-    """The type a value of ``field`` is cast to in the INSERT ... SELECT (where a bare literal
-    would be text): its column type, but text for strings, whose assignment to the varchar
-    column then refuses an overlong value instead of cutting it as an explicit cast would."""
-    db_type = field.db_type(connection)
-    return "text" if db_type.startswith("varchar") else db_type
 
 
 def _canonical_gaps(event: AuditEvent) -> list[str] | None:
@@ -201,52 +205,40 @@ def _canonical_gaps(event: AuditEvent) -> list[str] | None:
     return pieces
 
 
-def _audit_append_postgresql(event: AuditEvent, *, start: int) -> None:
-    fields, columns = _insert_columns()
+def _json_value(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def audit_append_args(event: AuditEvent, *, start: int) -> list | None:
+    """The arguments of ``AUDIT_APPEND_SQL`` for an unsaved row, or None if its canonical text
+    cannot be cut around the chain fields (the row is then linked in Python)."""
     pieces = _canonical_gaps(event)
-    row = None
-    if pieces is not None:
-        values = [
-            f"%({f.attname})s::{_literal_type(f)}"
-            if f.attname not in (*_LINKED_FIELDS, "hash")
-            else f"head.{f.attname}"
-            for f in fields
-        ]
-        # head.* are the new row's values: seq + 1, and the old head hash as prev_hash.
-        sql = (
-            f"WITH locked AS (SELECT chain, seq, hash FROM {_HEAD_TABLE}"  # noqa: S608
-            " ORDER BY (chain + %(count)s - %(start)s) %% %(count)s LIMIT 1 FOR UPDATE SKIP LOCKED),"
-            " head AS (SELECT chain, seq + 1 AS seq, hash AS prev_hash, encode(sha256(convert_to("
-            "%(prefix)s || chain::text || %(p1)s || '\"' || hash || '\"' || %(p2)s || (seq + 1)::text || %(p3)s,"
-            " 'UTF8')), 'hex') AS hash FROM locked),"
-            f" ins AS (INSERT INTO {_EVENT_TABLE} ({columns}) SELECT {', '.join(values)} FROM head"
-            " RETURNING id, chain, seq, prev_hash, hash)"
-            f" UPDATE {_HEAD_TABLE} AS moved SET seq = ins.seq, hash = ins.hash FROM ins"
-            " WHERE moved.chain = ins.chain RETURNING ins.id, ins.chain, ins.seq, ins.prev_hash, ins.hash"
-        )
-        params: dict[str, Any] = {
-            f.attname: f.get_db_prep_save(getattr(event, f.attname), connection)
-            for f in fields
-            if f.attname not in (*_LINKED_FIELDS, "hash")
-        }
-        params.update(
-            count=AUDIT_CHAIN_COUNT,
-            start=start,
-            prefix=f"{AUDIT_HASH_VERSION}\n{pieces[0]}",
-            p1=pieces[1],
-            p2=pieces[2],
-            p3=pieces[3],
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-    if row is None:
-        # No free stripe (or no head rows yet): wait for the starting one and link here.
-        _audit_append_waiting_postgresql(event, start=start)
-    else:
-        event.pk, event.chain, event.seq, event.prev_hash, event.hash = row
+    if pieces is None:
+        return None
+    row = {f.attname: getattr(event, f.attname) for f in _chained_fields() if f.attname not in _LINKED_FIELDS}
+    pieces[0] = f"{AUDIT_HASH_VERSION}\n{pieces[0]}"
+    return [json.dumps(row, default=_json_value), start, AUDIT_CHAIN_COUNT, GENESIS_HASH, *pieces]
+
+
+def audit_appended(event: AuditEvent, row: Sequence) -> None:
+    """Mark ``event`` saved with what ``audit_append`` returned: id, chain, seq, prev_hash, hash."""
+    event.pk, event.chain, event.seq, event.prev_hash, event.hash = row
     event._state.adding = False
     event._state.db = connection.alias
+
+
+def _audit_append_postgresql(event: AuditEvent, *, start: int) -> None:
+    args = audit_append_args(event, start=start)
+    if args is None:
+        _audit_append_waiting_postgresql(event, start=start)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {AUDIT_APPEND_SQL}", args)  # noqa: S608
+        audit_appended(event, cursor.fetchone())
 
 
 def _audit_append_waiting_postgresql(event: AuditEvent, *, start: int) -> None:
@@ -264,6 +256,8 @@ def _audit_append_waiting_postgresql(event: AuditEvent, *, start: int) -> None:
             params,
         )
         (event.pk,) = cursor.fetchone()
+    event._state.adding = False
+    event._state.db = connection.alias
 
 
 # --- Other databases: the ORM ----------------------------------------------------------------
