@@ -52,6 +52,18 @@ How a posting works
    the database's deferred constraint trigger re-checks at commit that the transaction sums to
    zero per currency.
 
+Transfers on PostgreSQL
+-----------------------
+``transfer_create`` is the hottest writer, so on PostgreSQL it is one call of the database
+function ``ledger_transfer_create`` (migration accounts/0005), which runs steps 2 to 6 for the
+transfer's two lines with the same rules, locks and order, then writes the transfer, its
+history row, its audit row and its outbox event. Python checks the amount, renders every value
+it can (ids, timestamps, the audit row's canonical text, the event payload) and turns the
+function's refusals (SQLSTATE class ``PT``) into the same errors as the Python steps. Called with
+no transaction open, that one statement is the transaction. The Python steps remain the path on
+SQLite (``LEDGER_TRANSFER_IN_DATABASE`` turns the function off on PostgreSQL too), and the tests
+run both and compare the rows they write.
+
 Transactions and retries
 ------------------------
 Called outside any transaction, ``ledger_post`` and the other entry points own a durable
@@ -107,15 +119,18 @@ from accounts.models import (
     TransferStatus,
     new_transaction_id,
 )
-from paysys.audit.services import audit_record
+from paysys.audit.history import history_stamp
+from paysys.audit.services import AUDIT_APPEND_SQL, audit_append_args, audit_event_build, audit_record
 from paysys.errors import (
     AccountClosedError,
     AccountFrozenError,
     InsufficientFundsError,
     InvalidRequestError,
     NotFoundError,
+    PaysysError,
 )
-from paysys.events.services import event_emit
+from paysys.events.models import Event
+from paysys.events.services import event_announce, event_build, event_emit
 from paysys.money import currency_is_supported, money_to_minor
 
 P = ParamSpec("P")
@@ -161,6 +176,25 @@ def _is_retryable(exc: BaseException) -> bool:
     return False
 
 
+def _ledger_retry(run: Callable[[], R]) -> R:
+    """Run ``run`` (a durable unit: an atomic block, or one autocommitted statement) again on
+    deadlock/serialization failures, with jittered backoff; ``LedgerBusyError`` past the limit."""
+    max_retries = settings.LEDGER_POST_MAX_RETRIES
+    for attempt in range(max_retries + 1):
+        try:
+            return run()
+        except DatabaseError as exc:
+            if not _is_retryable(exc):
+                raise
+            if attempt == max_retries:
+                raise LedgerBusyError(
+                    "The ledger is busy: the posting was retried and still conflicted; nothing was posted."
+                ) from exc
+            # Full jitter: conflicting writers spread out instead of colliding again.
+            time.sleep(random.uniform(0, min(RETRY_MAX_DELAY_SECONDS, RETRY_BASE_DELAY_SECONDS * 2**attempt)))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def ledger_atomic(fn: Callable[P, R]) -> Callable[P, R]:
     """Make ``fn`` a ledger entry point: outside a transaction it runs in a durable atomic block
     retried as a whole on deadlock/serialization failures; inside one it joins the caller's."""
@@ -170,23 +204,12 @@ def ledger_atomic(fn: Callable[P, R]) -> Callable[P, R]:
         if _in_caller_transaction():
             with transaction.atomic(savepoint=False):
                 return fn(*args, **kwargs)
-        max_retries = settings.LEDGER_POST_MAX_RETRIES
-        for attempt in range(max_retries + 1):
-            try:
-                with transaction.atomic(durable=True):
-                    return fn(*args, **kwargs)
-            except DatabaseError as exc:
-                if not _is_retryable(exc):
-                    raise
-                if attempt == max_retries:
-                    raise LedgerBusyError(
-                        "The ledger is busy: the posting was retried and still conflicted; nothing was posted."
-                    ) from exc
-                # Full jitter: conflicting writers spread out instead of colliding again.
-                time.sleep(
-                    random.uniform(0, min(RETRY_MAX_DELAY_SECONDS, RETRY_BASE_DELAY_SECONDS * 2**attempt))
-                )
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        def run() -> R:
+            with transaction.atomic(durable=True):
+                return fn(*args, **kwargs)
+
+        return _ledger_retry(run)
 
     return wrapper
 
@@ -325,6 +348,18 @@ def _status_check(status: str, public_or_pk: object) -> None:
 # --- posting --------------------------------------------------------------------------------
 
 
+def _amount_check(amount: Money) -> str:
+    """Refuse an amount in an unsupported currency or finer than its minor unit; its currency."""
+    code = amount.currency.code
+    if not currency_is_supported(code):
+        raise CurrencyMismatchError(f"Unsupported currency {code}.", param="currency")
+    try:
+        money_to_minor(amount)
+    except ValueError as exc:
+        raise InvalidRequestError(str(exc), code="invalid_amount", param="amount") from exc
+    return code
+
+
 def _lines_net(lines: Sequence[PostingLine]) -> tuple[dict[int | str, Decimal], dict[int | str, str]]:
     """Validate the lines and net them per account: (amount per account, currency per account)."""
     if len(lines) < 2:
@@ -335,13 +370,7 @@ def _lines_net(lines: Sequence[PostingLine]) -> tuple[dict[int | str, Decimal], 
     for line in lines:
         if not isinstance(line.amount, Money):
             raise TypeError("PostingLine.amount must be a moneyed.Money")
-        code = line.amount.currency.code
-        if not currency_is_supported(code):
-            raise CurrencyMismatchError(f"Unsupported currency {code}.", param="currency")
-        try:
-            money_to_minor(line.amount)
-        except ValueError as exc:
-            raise InvalidRequestError(str(exc), code="invalid_amount", param="amount") from exc
+        code = _amount_check(line.amount)
         if currencies.setdefault(line.account_id, code) != code:
             raise CurrencyMismatchError("One posting moves one currency per account.", param="currency")
         amount = Decimal(line.amount.amount)
@@ -855,7 +884,6 @@ def _transfer_accounts(
     return accounts["from_account"], accounts["to_account"]
 
 
-@ledger_atomic
 def transfer_create(
     *,
     merchant_id: str,
@@ -869,12 +897,48 @@ def transfer_create(
     """Move ``amount`` between two of the merchant's accounts (wallets or ``available``).
 
     With a ``reference`` the transfer is idempotent: the same reference returns the transfer
-    already made. Emits ``transfer.created``.
+    already made. Emits ``transfer.created``. On PostgreSQL the transfer is one call of the
+    database function ``ledger_transfer_create`` (``_TransferCall``); called with no
+    transaction open, that statement is the whole transaction. Elsewhere, and for the rare row
+    whose audit text cannot be cut for the database, the same steps run from Python.
     """
     if not isinstance(amount, Money) or amount.amount <= 0:
         raise InvalidRequestError(
             "A transfer amount must be positive.", code="invalid_amount", param="amount"
         )
+    _amount_check(amount)
+    fields = {
+        "merchant_id": merchant_id,
+        "from_account_id": from_account_id,
+        "to_account_id": to_account_id,
+        "amount": amount,
+        "description": description,
+        "metadata": dict(metadata or {}),
+        "reference": reference,
+    }
+    call = _TransferCall.build(**fields) if _transfer_in_database() else None
+    if call is None:
+        return _transfer_create_python(**fields)
+    if connection.get_autocommit():
+        return _ledger_retry(call.run)
+    return ledger_atomic(call.run)()
+
+
+def _transfer_in_database() -> bool:
+    return connection.vendor == "postgresql" and settings.LEDGER_TRANSFER_IN_DATABASE
+
+
+@ledger_atomic
+def _transfer_create_python(
+    *,
+    merchant_id: str,
+    from_account_id: int | str,
+    to_account_id: int | str,
+    amount: Money,
+    description: str,
+    metadata: dict[str, Any],
+    reference: str | None,
+) -> Transfer:
     currency = amount.currency.code
     source, destination = _transfer_accounts(
         merchant_id=merchant_id,
@@ -889,7 +953,7 @@ def transfer_create(
         amount=amount.amount,
         currency=currency,
         description=description,
-        metadata=dict(metadata or {}),
+        metadata=metadata,
     )
     result = _post(
         reference=reference or f"transfer:{transfer.public_id}",
@@ -927,6 +991,182 @@ def transfer_create(
         data={"object": transfer_object(transfer)},
     )
     return transfer
+
+
+# SQLSTATEs the database's ledger functions (migration accounts/0005) refuse with, as errors;
+# the message is the merchant's, the HINT the parameter.
+_DATABASE_REFUSALS: dict[str, type[PaysysError]] = {
+    "PT400": InvalidRequestError,
+    "PT402": InsufficientFundsError,
+    "PT404": NotFoundError,
+    "PT409": CurrencyMismatchError,
+    "PT410": AccountClosedError,
+    "PT423": AccountFrozenError,
+}
+# Constants only are formatted in (the kinds; the audit row's arguments as AUDIT_APPEND_SQL
+# spells them); every value is a bound parameter.
+_TRANSFERABLE_KINDS_SQL = ", ".join(f"'{kind}'" for kind in sorted(TRANSFERABLE_KINDS))
+_AUDIT_ARGS_SQL = AUDIT_APPEND_SQL.removeprefix("audit_append(").removesuffix(")")
+_TRANSFER_SQL = (
+    "SELECT txn_id, transfer_id, event_id, from_id, from_public, to_id, to_public FROM ledger_transfer_create("  # noqa: S608
+    f"%s, %s::bigint, %s, %s::bigint, %s, %s::numeric, %s, ARRAY[{_TRANSFERABLE_KINDS_SQL}],"
+    f" %s::timestamptz, %s::jsonb, %s::jsonb, %s::integer, %s, {_AUDIT_ARGS_SQL}, %s::jsonb)"
+)
+_ACCOUNT_COLUMNS = ["id", "public_id", "merchant_id", "currency"]
+
+
+def _database_refusal(exc: DatabaseError) -> PaysysError | None:
+    diag = getattr(exc.__cause__, "diag", None)
+    error = _DATABASE_REFUSALS.get(getattr(exc.__cause__, "sqlstate", None) or "")
+    if error is None or diag is None:
+        return None
+    return error(diag.message_primary, param=diag.message_hint)
+
+
+def _account_key_args(key: int | str) -> list[int | str | None]:
+    """An account named by pk or public id, as the function's (pk, public id) pair."""
+    return [key, None] if isinstance(key, int) else [None, key]
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, cls=DjangoJSONEncoder)
+
+
+@dataclass
+class _TransferCall:
+    """One ``ledger_transfer_create`` call: the rows Python renders, and what it returns made
+    into the objects the Python path would have saved."""
+
+    transfer: Transfer
+    txn: JournalTransaction
+    event: Event
+    args: list[Any]
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        merchant_id: str,
+        from_account_id: int | str,
+        to_account_id: int | str,
+        amount: Money,
+        description: str,
+        metadata: dict[str, Any],
+        reference: str | None,
+    ) -> "_TransferCall | None":
+        currency = amount.currency.code
+        now = timezone.now()
+        # The accounts as far as the arguments name them; the database fills in the rest.
+        ends = [
+            LedgerAccount(pk=key, public_id="") if isinstance(key, int) else LedgerAccount(public_id=key)
+            for key in (from_account_id, to_account_id)
+        ]
+        transfer = Transfer(
+            merchant_id=merchant_id,
+            from_account=ends[0],
+            to_account=ends[1],
+            amount=amount.amount,
+            currency=currency,
+            description=description,
+            metadata=metadata,
+            created=now,
+            updated=now,
+        )
+        txn = JournalTransaction(
+            public_id=new_transaction_id(),
+            kind=TransactionKind.TRANSFER,
+            reference=reference or f"transfer:{transfer.public_id}",
+            description=description,
+            metadata={"transfer": transfer.public_id},
+            merchant_id=merchant_id,
+            created=now,
+        )
+        transfer.transaction = txn
+        audit, start = audit_event_build(
+            event_type="transfer.created",
+            object_type="transfer",
+            object_id=transfer.public_id,
+            new_state=transfer.status,
+            amount=transfer.amount,
+            currency=currency,
+            merchant_id=merchant_id,
+            metadata={"transaction": txn.public_id, "reference": txn.reference},
+        )
+        audit_args = audit_append_args(audit, start=start)
+        if audit_args is None:
+            return None
+        event = event_build(
+            event_type="transfer.created",
+            merchant_id=merchant_id,
+            object_type="transfer",
+            data={"object": transfer_object(transfer)},
+        )
+        event.created = now
+        history_user, history_reason = history_stamp()
+        args = [
+            merchant_id,
+            *_account_key_args(from_account_id),
+            *_account_key_args(to_account_id),
+            amount.amount,
+            currency,
+            now,
+            _json(
+                {f: getattr(txn, f) for f in ("public_id", "kind", "reference", "description", "metadata")}
+            ),
+            _json({f: getattr(transfer, f) for f in ("public_id", "description", "metadata", "status")}),
+            history_user,
+            history_reason,
+            *audit_args,
+            _json(
+                {
+                    "public_id": event.public_id,
+                    "type": event.type,
+                    "object_type": event.object_type,
+                    "object_id": event.object_id,
+                    "data": event.data,
+                    "livemode": event.livemode,
+                    "correlation_id": event.correlation_id,
+                }
+            ),
+        ]
+        return cls(transfer=transfer, txn=txn, event=event, args=args)
+
+    def run(self) -> Transfer:
+        with connection.cursor() as cursor:
+            try:
+                cursor.execute(_TRANSFER_SQL, self.args)
+            except DatabaseError as exc:
+                refusal = _database_refusal(exc)
+                if refusal is None:
+                    raise
+                raise refusal from None
+            txn_pk, transfer_pk, event_pk, from_pk, from_public, to_pk, to_public = cursor.fetchone()
+        if txn_pk is None:
+            amount = self.transfer.amount
+            existing = _posting_existing(
+                reference=self.txn.reference,
+                kind=self.txn.kind,
+                nets={from_pk: -amount, to_pk: amount},
+                merchant_id=self.transfer.merchant_id,
+            )
+            return Transfer.objects.select_related("from_account", "to_account", "transaction").get(
+                transaction=existing
+            )
+        merchant_id, currency = self.transfer.merchant_id, self.transfer.currency
+        self.transfer.from_account = LedgerAccount.from_db(
+            connection.alias, _ACCOUNT_COLUMNS, (from_pk, from_public, merchant_id, currency)
+        )
+        self.transfer.to_account = LedgerAccount.from_db(
+            connection.alias, _ACCOUNT_COLUMNS, (to_pk, to_public, merchant_id, currency)
+        )
+        for instance, pk in ((self.txn, txn_pk), (self.transfer, transfer_pk), (self.event, event_pk)):
+            instance.pk = pk
+            instance._state.adding = False
+            instance._state.db = connection.alias
+        self.transfer.transaction = self.txn
+        self.event.data["object"].update(from_account=from_public, to_account=to_public)
+        event_announce(self.event)
+        return self.transfer
 
 
 def transfer_lock(*, merchant_id: str, transfer_id: int | str) -> Transfer:

@@ -26,19 +26,25 @@ from paysys.correlation import correlation_id_get
 CHANGE_REASON_MAX_LENGTH = 100
 
 
+def history_stamp() -> tuple[int | None, str]:
+    """The user id (an operator's, else None) and change reason a history row gets now."""
+    actor = actor_get()
+    user_id = (
+        int(actor.actor_id)
+        if actor.actor_type == ACTOR_OPERATOR and (actor.actor_id or "").isdigit()
+        else None
+    )
+    reason = f"{actor.actor_type}:{actor.actor_id or '-'} {correlation_id_get() or '-'}"
+    return user_id, reason[:CHANGE_REASON_MAX_LENGTH]
+
+
 def history_record_stamp(sender, history_instance, **kwargs) -> None:
     """``pre_create_historical_record`` receiver."""
-    actor = actor_get()
-    if (
-        actor.actor_type == ACTOR_OPERATOR
-        and actor.actor_id
-        and actor.actor_id.isdigit()
-        and getattr(history_instance, "history_user_id", None) is None
-    ):
-        history_instance.history_user_id = int(actor.actor_id)
+    user_id, reason = history_stamp()
+    if user_id is not None and getattr(history_instance, "history_user_id", None) is None:
+        history_instance.history_user_id = user_id
     if not getattr(history_instance, "history_change_reason", None):
-        reason = f"{actor.actor_type}:{actor.actor_id or '-'} {correlation_id_get() or '-'}"
-        history_instance.history_change_reason = reason[:CHANGE_REASON_MAX_LENGTH]
+        history_instance.history_change_reason = reason
 
 
 class _HistoryDescriptor(HistoryDescriptor):

@@ -26,7 +26,7 @@ from paysys.events.models import CORRELATION_ID_MAX_LENGTH, Event
 event_committed = Signal()
 
 
-def event_emit(
+def event_build(
     *,
     event_type: str,
     merchant_id: str | None,
@@ -34,25 +34,38 @@ def event_emit(
     data: Mapping[str, Any],
     livemode: bool = False,
 ) -> Event:
-    """Write one event in the caller's transaction; announce it after commit.
+    """The unsaved event ``event_emit`` writes.
 
     ``data`` is ``{"object": {...}}``, the object as the API shows it now; its ``id`` is copied
     to ``Event.object_id``.
     """
     obj = data.get("object")
     object_id = obj.get("id", "") if isinstance(obj, Mapping) else ""
+    return Event(
+        type=event_type,
+        merchant_id=merchant_id or "",
+        object_type=object_type,
+        object_id=str(object_id or ""),
+        data=dict(data),
+        livemode=livemode,
+        correlation_id=(correlation_id_get() or "")[:CORRELATION_ID_MAX_LENGTH],
+    )
+
+
+def event_emit(**fields: Any) -> Event:
+    """Write one event in the caller's transaction; announce it after commit. ``fields`` are
+    ``event_build``'s."""
+    event = event_build(**fields)
     with transaction.atomic(savepoint=False):
-        event = Event.objects.create(
-            type=event_type,
-            merchant_id=merchant_id or "",
-            object_type=object_type,
-            object_id=str(object_id or ""),
-            data=dict(data),
-            livemode=livemode,
-            correlation_id=(correlation_id_get() or "")[:CORRELATION_ID_MAX_LENGTH],
-        )
-        transaction.on_commit(partial(_event_dispatch, event))
+        event.save(force_insert=True)
+        event_announce(event)
     return event
+
+
+def event_announce(event: Event) -> None:
+    """Announce an event written in the current transaction once it commits (at once in
+    autocommit, where the statement that wrote it has committed)."""
+    transaction.on_commit(partial(_event_dispatch, event))
 
 
 def _event_dispatch(event: Event) -> None:
