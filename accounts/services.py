@@ -907,18 +907,18 @@ def transfer_create(
             "A transfer amount must be positive.", code="invalid_amount", param="amount"
         )
     _amount_check(amount)
-    fields = {
-        "merchant_id": merchant_id,
-        "from_account_id": from_account_id,
-        "to_account_id": to_account_id,
-        "amount": amount,
-        "description": description,
-        "metadata": dict(metadata or {}),
-        "reference": reference,
-    }
-    call = _TransferCall.build(**fields) if _transfer_in_database() else None
+    request = _TransferRequest(
+        merchant_id=merchant_id,
+        from_account_id=from_account_id,
+        to_account_id=to_account_id,
+        amount=amount,
+        description=description,
+        metadata=dict(metadata or {}),
+        reference=reference,
+    )
+    call = _TransferCall.build(request) if _transfer_in_database() else None
     if call is None:
-        return _transfer_create_python(**fields)
+        return _transfer_create_python(request)
     if connection.get_autocommit():
         return _ledger_retry(call.run)
     return ledger_atomic(call.run)()
@@ -928,43 +928,75 @@ def _transfer_in_database() -> bool:
     return connection.vendor == "postgresql" and settings.LEDGER_TRANSFER_IN_DATABASE
 
 
+@dataclass(frozen=True)
+class _TransferRequest:
+    """What ``transfer_create`` was asked, checked; both paths build their rows from it."""
+
+    merchant_id: str
+    from_account_id: int | str
+    to_account_id: int | str
+    amount: Money
+    description: str
+    metadata: dict[str, Any]
+    reference: str | None
+
+    def transfer(self, source: LedgerAccount, destination: LedgerAccount, **fields: Any) -> Transfer:
+        return Transfer(
+            merchant_id=self.merchant_id,
+            from_account=source,
+            to_account=destination,
+            amount=self.amount.amount,
+            currency=self.amount.currency.code,
+            description=self.description,
+            metadata=self.metadata,
+            **fields,
+        )
+
+
+def _transfer_created_audit(transfer: Transfer, txn: JournalTransaction) -> dict[str, Any]:
+    """The ``transfer.created`` audit row's fields (``audit_event_build``'s arguments)."""
+    return {
+        "event_type": "transfer.created",
+        "object_type": "transfer",
+        "object_id": transfer.public_id,
+        "new_state": transfer.status,
+        "amount": transfer.amount,
+        "currency": transfer.currency,
+        "merchant_id": transfer.merchant_id,
+        "metadata": {"transaction": txn.public_id, "reference": txn.reference},
+    }
+
+
+def _transfer_created_event(transfer: Transfer) -> dict[str, Any]:
+    """The ``transfer.created`` event's fields (``event_build``'s arguments)."""
+    return {
+        "event_type": "transfer.created",
+        "merchant_id": transfer.merchant_id,
+        "object_type": "transfer",
+        "data": {"object": transfer_object(transfer)},
+    }
+
+
 @ledger_atomic
-def _transfer_create_python(
-    *,
-    merchant_id: str,
-    from_account_id: int | str,
-    to_account_id: int | str,
-    amount: Money,
-    description: str,
-    metadata: dict[str, Any],
-    reference: str | None,
-) -> Transfer:
-    currency = amount.currency.code
+def _transfer_create_python(request: _TransferRequest) -> Transfer:
+    amount = request.amount
     source, destination = _transfer_accounts(
-        merchant_id=merchant_id,
-        from_account_id=from_account_id,
-        to_account_id=to_account_id,
-        currency=currency,
+        merchant_id=request.merchant_id,
+        from_account_id=request.from_account_id,
+        to_account_id=request.to_account_id,
+        currency=amount.currency.code,
     )
-    transfer = Transfer(
-        merchant_id=merchant_id,
-        from_account=source,
-        to_account=destination,
-        amount=amount.amount,
-        currency=currency,
-        description=description,
-        metadata=metadata,
-    )
+    transfer = request.transfer(source, destination)
     result = _post(
-        reference=reference or f"transfer:{transfer.public_id}",
+        reference=request.reference or f"transfer:{transfer.public_id}",
         kind=TransactionKind.TRANSFER,
         lines=[
             PostingLine(account_id=source.pk, amount=-amount),
             PostingLine(account_id=destination.pk, amount=amount),
         ],
-        description=description,
+        description=request.description,
         metadata={"transfer": transfer.public_id},
-        merchant_id=merchant_id,
+        merchant_id=request.merchant_id,
         reverses_pk=None,
         audit_event_type=None,  # the transfer's own audit row below names the transaction
     )
@@ -974,22 +1006,8 @@ def _transfer_create_python(
         )
     transfer.transaction = result.transaction
     transfer.save(force_insert=True)
-    audit_record(
-        event_type="transfer.created",
-        object_type="transfer",
-        object_id=transfer.public_id,
-        new_state=transfer.status,
-        amount=transfer.amount,
-        currency=currency,
-        merchant_id=merchant_id,
-        metadata={"transaction": result.transaction.public_id, "reference": result.transaction.reference},
-    )
-    event_emit(
-        event_type="transfer.created",
-        merchant_id=merchant_id,
-        object_type="transfer",
-        data={"object": transfer_object(transfer)},
-    )
+    audit_record(**_transfer_created_audit(transfer, result.transaction))
+    event_emit(**_transfer_created_event(transfer))
     return transfer
 
 
@@ -1013,6 +1031,8 @@ _TRANSFER_SQL = (
     f" %s::timestamptz, %s::jsonb, %s::jsonb, %s::integer, %s, {_AUDIT_ARGS_SQL}, %s::jsonb)"
 )
 _ACCOUNT_COLUMNS = ["id", "public_id", "merchant_id", "currency"]
+# The event's columns the function reads from its JSON argument (the merchant and time are their own).
+_EVENT_FIELDS = ("public_id", "type", "object_type", "object_id", "data", "livemode", "correlation_id")
 
 
 def _database_refusal(exc: DatabaseError) -> PaysysError | None:
@@ -1043,70 +1063,36 @@ class _TransferCall:
     args: list[Any]
 
     @classmethod
-    def build(
-        cls,
-        *,
-        merchant_id: str,
-        from_account_id: int | str,
-        to_account_id: int | str,
-        amount: Money,
-        description: str,
-        metadata: dict[str, Any],
-        reference: str | None,
-    ) -> "_TransferCall | None":
-        currency = amount.currency.code
+    def build(cls, request: _TransferRequest) -> "_TransferCall | None":
+        merchant_id, amount, currency = request.merchant_id, request.amount, request.amount.currency.code
         now = timezone.now()
         # The accounts as far as the arguments name them; the database fills in the rest.
-        ends = [
+        source, destination = (
             LedgerAccount(pk=key, public_id="") if isinstance(key, int) else LedgerAccount(public_id=key)
-            for key in (from_account_id, to_account_id)
-        ]
-        transfer = Transfer(
-            merchant_id=merchant_id,
-            from_account=ends[0],
-            to_account=ends[1],
-            amount=amount.amount,
-            currency=currency,
-            description=description,
-            metadata=metadata,
-            created=now,
-            updated=now,
+            for key in (request.from_account_id, request.to_account_id)
         )
+        transfer = request.transfer(source, destination, created=now, updated=now)
         txn = JournalTransaction(
             public_id=new_transaction_id(),
             kind=TransactionKind.TRANSFER,
-            reference=reference or f"transfer:{transfer.public_id}",
-            description=description,
+            reference=request.reference or f"transfer:{transfer.public_id}",
+            description=request.description,
             metadata={"transfer": transfer.public_id},
             merchant_id=merchant_id,
             created=now,
         )
         transfer.transaction = txn
-        audit, start = audit_event_build(
-            event_type="transfer.created",
-            object_type="transfer",
-            object_id=transfer.public_id,
-            new_state=transfer.status,
-            amount=transfer.amount,
-            currency=currency,
-            merchant_id=merchant_id,
-            metadata={"transaction": txn.public_id, "reference": txn.reference},
-        )
+        audit, start = audit_event_build(**_transfer_created_audit(transfer, txn))
         audit_args = audit_append_args(audit, start=start)
         if audit_args is None:
             return None
-        event = event_build(
-            event_type="transfer.created",
-            merchant_id=merchant_id,
-            object_type="transfer",
-            data={"object": transfer_object(transfer)},
-        )
+        event = event_build(**_transfer_created_event(transfer))
         event.created = now
         history_user, history_reason = history_stamp()
         args = [
             merchant_id,
-            *_account_key_args(from_account_id),
-            *_account_key_args(to_account_id),
+            *_account_key_args(request.from_account_id),
+            *_account_key_args(request.to_account_id),
             amount.amount,
             currency,
             now,
@@ -1117,17 +1103,7 @@ class _TransferCall:
             history_user,
             history_reason,
             *audit_args,
-            _json(
-                {
-                    "public_id": event.public_id,
-                    "type": event.type,
-                    "object_type": event.object_type,
-                    "object_id": event.object_id,
-                    "data": event.data,
-                    "livemode": event.livemode,
-                    "correlation_id": event.correlation_id,
-                }
-            ),
+            _json({f: getattr(event, f) for f in _EVENT_FIELDS}),
         ]
         return cls(transfer=transfer, txn=txn, event=event, args=args)
 

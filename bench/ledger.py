@@ -8,10 +8,11 @@ One run measures, on the local PostgreSQL:
   connection), uncontended (random pairs among 1,000 wallets) and hot (every transfer credits
   the same account); and, for comparison, hot at 8 workers on an account with a single balance
   shard, which is what a plain row lock on the hot balance would give; and ``ledger_post`` alone
-  (no transfer row, history, event or webhook fan-out) at 8 workers;
-- the statements one ``transfer_create`` sends (``bench/transfer_statements.sql``), sent by
+  (the Python posting path: no transfer row, history, event or webhook fan-out) at 8 workers;
+- the statements one ``transfer_create`` sends (``bench/transfer_statements.sql``: on
+  PostgreSQL the call of ``ledger_transfer_create`` and the webhook fan-out's read), sent by
   pgbench itself at 1 and 8 clients: the transfer with no Python, the most a client sending
-  those statements one at a time could reach on this machine;
+  those statements could reach on this machine;
 - where the server is local, PostgreSQL's own CPU time per transaction for TPC-B, the replayed
   transfer and ``transfer_create`` (``bench/postgres_cpu.py``).
 

@@ -5,6 +5,8 @@ and ``livemode``; ``metadata`` where it makes sense (bounded by ``validate_metad
 leave as integers in minor units through ``paysys.money``.
 """
 
+import functools
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from moneyed import CURRENCIES, Money
@@ -100,9 +102,11 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
-def supported_currencies() -> list[str]:
-    """Every currency paysys takes, as the API spells them (lower-case ISO 4217)."""
-    return sorted(code.lower() for code in CURRENCIES if currency_is_supported(code))
+@functools.cache
+def supported_currencies() -> tuple[str, ...]:
+    """Every currency paysys takes, as the API spells them (lower-case ISO 4217). Computed once:
+    every serializer with a currency field is built per request."""
+    return tuple(sorted(code.lower() for code in CURRENCIES if currency_is_supported(code)))
 
 
 class CurrencyField(serializers.ChoiceField):

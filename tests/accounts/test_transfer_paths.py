@@ -4,6 +4,7 @@
 test_transfers.py and the concurrency tests run against both (the ``transfer_path`` fixture)."""
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -11,11 +12,21 @@ from django.test.utils import CaptureQueriesContext
 from moneyed import Money
 
 from accounts.models import Entry, JournalTransaction, Transfer
-from accounts.services import transfer_create, transfer_reverse
+from accounts.selectors import account_get
+from accounts.services import (
+    account_close,
+    account_freeze,
+    account_unfreeze,
+    hold_place,
+    transfer_create,
+    transfer_reverse,
+)
+from paysys.audit.chain import CHAINED_FIELDS
 from paysys.audit.context import actor_scope
 from paysys.audit.models import AuditEvent
 from paysys.audit.selectors import audit_chain_verify
 from paysys.correlation import correlation_scope
+from paysys.errors import AccountClosedError, AccountFrozenError, InsufficientFundsError
 from paysys.events.models import Event
 from tests.accounts.conftest import MERCHANT
 
@@ -28,18 +39,9 @@ TRANSFER_FIELDS = (
     "status",
     "reversal_transaction_id",
 )
-AUDIT_FIELDS = (
-    *("correlation_id", "idempotency_key", "event_type", "previous_state", "new_state", "actor_type"),
-    *(
-        "actor_id",
-        "object_type",
-        "amount",
-        "currency",
-        "merchant_id",
-        "ip_address",
-        "reason_code",
-        "metadata",
-    ),
+# The audit row's chained fields but those that differ by construction (ids, time, position).
+AUDIT_FIELDS = tuple(
+    f for f in CHAINED_FIELDS if f not in {"event_id", "created", "chain", "seq", "prev_hash"}
 )
 ID = re.compile(r"\b(?:txn|tr|evt|aud|acct)_[0-9A-Za-z]{24}\b")
 
@@ -137,3 +139,44 @@ def test_outside_a_transaction_a_transfer_is_one_statement(wallet_factory, setti
     reversed_ = transfer_reverse(merchant_id=MERCHANT, transfer_id=transfer.public_id)
     assert reversed_.status == "reversed"
     assert audit_chain_verify().ok
+
+
+@pytest.mark.usefixtures("transfer_path")
+def test_held_funds_and_a_frozen_or_closed_source_are_refused_and_change_nothing(wallet_factory):
+    source, destination, empty = wallet_factory(funded="10.00"), wallet_factory(), wallet_factory()
+    hold_place(account_id=source.public_id, amount=Money("8.00", "EUR"), reference="hold-1")
+
+    def attempt(from_account, amount):
+        transfer_create(
+            merchant_id=MERCHANT,
+            from_account_id=from_account.public_id,
+            to_account_id=destination.public_id,
+            amount=Money(amount, "EUR"),
+        )
+
+    before = (
+        Entry.objects.count(),
+        Transfer.objects.count(),
+        AuditEvent.objects.count(),
+        Event.objects.count(),
+    )
+    with pytest.raises(InsufficientFundsError, match="Insufficient funds") as refused:
+        attempt(source, "2.01")  # 10.00 posted, 8.00 held: 2.00 available
+    assert refused.value.param == "amount"
+    account_freeze(account_id=source.public_id, reason="test")
+    with pytest.raises(AccountFrozenError, match=f"Ledger account {source.public_id} is frozen"):
+        attempt(source, "1.00")
+    account_close(account_id=empty.public_id, reason="test")
+    with pytest.raises(AccountClosedError, match=f"Ledger account {empty.public_id} is closed"):
+        attempt(empty, "1.00")
+    after = (
+        Entry.objects.count(),
+        Transfer.objects.count(),
+        AuditEvent.objects.count(),
+        Event.objects.count(),
+    )
+    # The freeze and the close wrote their own audit rows; the refused transfers wrote nothing.
+    assert after == (before[0], before[1], before[2] + 2, before[3])
+    account_unfreeze(account_id=source.public_id, reason="test")
+    attempt(source, "2.00")
+    assert account_get(account_id=destination.pk).posted == Decimal("2.000")
