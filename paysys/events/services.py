@@ -2,7 +2,8 @@
 
 ``event_emit`` joins the caller's transaction: the event row commits or rolls back with the
 state change it describes. It costs one INSERT and no other query, because the ledger's posting
-function calls it on every posting.
+function calls it on every posting. A writer that inserts the row itself (the ledger's transfer
+function on PostgreSQL) builds it with ``event_build`` and hands it to ``event_announce``.
 
 Dispatch hook: once the transaction commits, ``event_committed`` (a Django signal, sender
 ``Event``, keyword argument ``event``) is sent once per event. Delivery (webhooks) connects a
