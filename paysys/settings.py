@@ -235,8 +235,6 @@ PAYSYS_API_KEY_PEPPER = env.str("PAYSYS_API_KEY_PEPPER", default=SECRET_KEY)
 PAYSYS_DEFAULT_FEE_BASIS_POINTS = env.int("PAYSYS_DEFAULT_FEE_BASIS_POINTS", default=290)
 PAYSYS_DEFAULT_FEE_FIXED_MINOR = env.int("PAYSYS_DEFAULT_FEE_FIXED_MINOR", default=30)
 PAYSYS_IDEMPOTENCY_RETENTION_HOURS = env.int("PAYSYS_IDEMPOTENCY_RETENTION_HOURS", default=24)
-# How long a claimed key counts as "in flight" if its request dies without a trace.
-PAYSYS_IDEMPOTENCY_LEASE_SECONDS = env.int("PAYSYS_IDEMPOTENCY_LEASE_SECONDS", default=60)
 
 # --- Webhooks (paysys/events; docs/webhooks.md) -------------------------------------------
 # The Celery queue of deliveries; workers serving it: `celery -A paysys worker -Q webhooks`.

@@ -1,37 +1,39 @@
 """Idempotency-Key: a POST retried with the same key runs once and replays its response.
 
-Protocol, per (merchant, key):
+Protocol, per (merchant, key), in one database transaction:
 
-1. **Claim** in its own short transaction: insert the row ``in_flight`` with the request's
-   fingerprint (SHA-256 of method, path and canonical JSON body) and a lease
-   (``locked_until``). The unique constraint ``idempotency_idempotencykey_merchant_key_unique``
-   makes exactly one concurrent request the owner; the others read the row and get
-   a replay (completed, same fingerprint), 422 (other fingerprint) or 409 (still in flight).
-2. **Run** in one database transaction that also stores the response: the owner locks its
-   row, runs the view and writes status and body bytes on the row, then commits once. The
-   business write and the stored response therefore commit together or not at all. Domain
-   services open ``atomic(durable=True)``; here the connection is in Django's manual
-   transaction mode (autocommit off, no outer ``atomic``), so their blocks run as savepoints
-   of this transaction and their ``on_commit`` hooks fire after the single commit.
-3. **Crash**: if the process dies mid-run, PostgreSQL rolls the run back and releases the row
-   lock; the claim row stays ``in_flight``. Once its lease has passed, a retry with the same
-   key and body takes the row over (``SELECT … FOR UPDATE NOWAIT`` fails while a live
-   owner still holds it, so a slow request is never run twice) and completes exactly once.
-4. A 5xx outcome is not stored: the run is rolled back and the claim deleted, so the client
-   may retry. Everything below 500 (201, 400, 402, 404, 409 …) is stored and replayed.
+1. **Look up and lock.** A stored response for the key is replayed if the request's
+   fingerprint (SHA-256 of method, path and canonical JSON body) matches it, else the request
+   is a 422. With none stored, the request takes a transaction-scoped advisory lock on the key
+   (PostgreSQL, ``idempotency_key_begin``); a second request with the key while the first holds
+   it gets a 409 at once.
+2. **Run and store.** The view runs with the connection in Django's manual transaction mode
+   (autocommit off, no outer ``atomic``): domain services open ``atomic(durable=True)``, so
+   their blocks run as savepoints of this transaction and their ``on_commit`` hooks fire after
+   the single commit. The rendered response is inserted as the key's row and the transaction
+   commits once: the business write and the stored response commit together or not at all.
+3. **Crash.** If the process dies mid-run, PostgreSQL rolls everything back and releases the
+   lock: nothing of the request remains, and a retry with the same key runs it afresh, once.
+4. A 5xx outcome is not stored: the run is rolled back and a retry may run afresh. Everything
+   below 500 (201, 400, 402, 404, 409 …) is stored and replayed byte for byte.
+
+The unique constraint ``idempotency_idempotencykey_merchant_key_unique`` stays the arbiter: a
+row that appeared anyway between the lookup and the insert (SQLite has no advisory locks;
+its writers are serialised instead) rolls the run back with a 409, and the retry replays.
+Inside a caller's transaction (a test case, a script) the run simply joins it.
 
 Rows are deleted after ``settings.PAYSYS_IDEMPOTENCY_RETENTION_HOURS`` (24 h) by the beat task
 ``paysys.idempotency.prune`` and ``manage.py prune_idempotency_keys``.
 """
 
-import contextlib
 import hashlib
 import json
 from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpResponse, HttpResponseBase
 from django.utils import timezone
 
@@ -100,43 +102,58 @@ def _in_use() -> IdempotencyKeyInUseError:
     )
 
 
-def _claim(
-    *, merchant: str, key: str, fingerprint: str, method: str, path: str
-) -> tuple[IdempotencyKey, bool]:
-    """Insert the key ``in_flight`` unless it exists: one statement, its own transaction.
-
-    ``ON CONFLICT DO NOTHING`` makes exactly one of concurrent claimers the owner (the others
-    wait on the unique index for the winner's commit, a few milliseconds, then read its row).
-    """
-    now = timezone.now()
-    table = IdempotencyKey._meta.db_table
-    # A single statement: under autocommit it is its own transaction, committed before the run.
-    with transaction.get_connection().cursor() as cursor:
+def _begin(connection: BaseDatabaseWrapper, *, merchant: str, key: str) -> tuple[bool, IdempotencyKey | None]:
+    """Step 1: whether this request may run the key (it holds the key's lock), and the stored row."""
+    if connection.vendor != "postgresql":
+        return True, IdempotencyKey.objects.filter(merchant=merchant, key=key).first()
+    with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (merchant, key, fingerprint, method, path, status, locked_until, "  # noqa: S608
-            "response_content_type, created) VALUES (%s, %s, %s, %s, %s, %s, %s, '', %s) "
-            "ON CONFLICT (merchant, key) DO NOTHING RETURNING id",
+            "SELECT locked, fingerprint, response_status, response_body, response_content_type "
+            "FROM idempotency_key_begin(%s, %s)",
+            [merchant, key],
+        )
+        locked, fingerprint, status, body, content_type = cursor.fetchone()
+    if fingerprint is None:
+        return locked, None
+    return locked, IdempotencyKey(
+        merchant=merchant,
+        key=key,
+        fingerprint=fingerprint,
+        response_status=status,
+        response_body=body,
+        response_content_type=content_type,
+    )
+
+
+def _store(
+    connection: BaseDatabaseWrapper,
+    *,
+    merchant: str,
+    key: str,
+    fingerprint: str,
+    method: str,
+    path: str,
+    response: HttpResponseBase,
+) -> bool:
+    """Step 2's insert; False if the key's row exists after all."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {IdempotencyKey._meta.db_table} (merchant, key, fingerprint, method, path, "  # noqa: S608
+            "response_status, response_body, response_content_type, created) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (merchant, key) DO NOTHING RETURNING id",
             [
                 merchant,
                 key,
                 fingerprint,
                 method.upper()[:8],
                 path[:500],
-                IdempotencyKey.Status.IN_FLIGHT,
-                now + _lease(),
-                now,
+                response.status_code,
+                response.content,
+                response.get("Content-Type", "")[:100],
+                timezone.now(),
             ],
         )
-        inserted = cursor.fetchone()
-    if inserted is not None:
-        return IdempotencyKey(pk=inserted[0], merchant=merchant, key=key, fingerprint=fingerprint), True
-    return IdempotencyKey.objects.get(merchant=merchant, key=key), False
-
-
-def _release(row_pk: int) -> None:
-    """Forget a claim whose run failed with a 5xx or an exception: a retry may run afresh."""
-    with transaction.atomic():
-        IdempotencyKey.objects.filter(pk=row_pk, status=IdempotencyKey.Status.IN_FLIGHT).delete()
+        return cursor.fetchone() is not None
 
 
 def idempotent_run(
@@ -151,70 +168,42 @@ def idempotent_run(
     """Run ``execute`` (which returns a rendered response) at most once per (merchant, key)."""
     idempotency_key_validate(key)
     fingerprint = request_fingerprint(method=method, path=path, body=body)
-    row, created = _claim(merchant=merchant, key=key, fingerprint=fingerprint, method=method, path=path)
-    if not created:
-        if row.fingerprint != fingerprint:
-            raise _mismatch()
-        if row.status == IdempotencyKey.Status.COMPLETED:
-            return _replay(row)
-        if row.locked_until > timezone.now():
-            raise _in_use()
-    return _run(row_pk=row.pk, takeover=not created, execute=execute)
-
-
-def _run(*, row_pk: int, takeover: bool, execute: Callable[[], HttpResponseBase]) -> HttpResponseBase:
     connection = transaction.get_connection()
-    # Inside a caller's transaction (a test case, a script) the run simply joins it.
     manual = not connection.in_atomic_block
     if manual:
         connection.set_autocommit(False)
-    owned = stored = False
+    committed = False
     try:
-        try:
-            # In manual mode a refused lock aborts the transaction, which is rolled back below
-            # anyway; inside a caller's transaction a savepoint keeps that transaction usable.
-            with transaction.atomic() if not manual else contextlib.nullcontext():
-                row = IdempotencyKey.objects.select_for_update(nowait=True).get(pk=row_pk)
-        except (DatabaseError, IdempotencyKey.DoesNotExist):
-            # A live owner holds the row (or finished and the row was pruned/released).
-            raise _in_use() from None
-        now = timezone.now()
-        if row.status == IdempotencyKey.Status.COMPLETED:
-            return _replay(row)
-        if takeover and row.locked_until > now:
+        locked, stored = _begin(connection, merchant=merchant, key=key)
+        if stored is not None:
+            if stored.fingerprint != fingerprint:
+                raise _mismatch()
+            return _replay(stored)
+        if not locked:
             raise _in_use()
-        row.locked_until = now + _lease()
-        owned = True
         response = execute()
         if response.status_code >= 500 or getattr(response, "streaming", False):
             return response
-        row.status = IdempotencyKey.Status.COMPLETED
-        row.response_status = response.status_code
-        row.response_body = response.content
-        row.response_content_type = response.get("Content-Type", "")
-        row.completed_at = timezone.now()
-        row.save(
-            update_fields=[
-                "status",
-                "locked_until",
-                "response_status",
-                "response_body",
-                "response_content_type",
-                "completed_at",
-            ]
-        )
+        if not _store(
+            connection,
+            merchant=merchant,
+            key=key,
+            fingerprint=fingerprint,
+            method=method,
+            path=path,
+            response=response,
+        ):
+            raise _in_use()
         if manual:
             connection.commit()
-        stored = True
+        committed = True
         return response
     finally:
         if manual:
-            if not stored:
+            if not committed:
                 connection.rollback()
             # Turning autocommit back on runs the on_commit hooks of a committed run.
             connection.set_autocommit(True)
-        if owned and not stored and manual:
-            _release(row_pk)
 
 
 def idempotency_keys_prune(*, older_than: timedelta | None = None) -> int:

@@ -102,45 +102,17 @@ def test_server_error_rolls_back_the_write_and_frees_the_key(platform_api):
 def test_business_write_and_stored_response_commit_together(platform_api):
     response = post({"name": "a"})
     row = IdempotencyKey.objects.get()
-    assert row.status == "completed"
+    assert row.response_status == 201
     assert bytes(row.response_body) == response.content
     assert Group.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
-def test_request_that_died_after_claiming_is_completed_by_a_retry_exactly_once(platform_api, settings):
-    # The state a killed process leaves: the claim committed, its run rolled back, the lease over.
-    body = json.dumps({"name": "a"})
-    IdempotencyKey.objects.create(
-        merchant="mer_a",
-        key="k1",
-        method="POST",
-        path="/v1/groups",
-        fingerprint=request_fingerprint(method="POST", path="/v1/groups", body=body.encode()),
-        locked_until=timezone.now() - timedelta(seconds=1),
-        created=timezone.now(),
-    )
-    first = post(body)
-    assert first.status_code == 201
-    assert post(body).content == first.content
-    assert Group.objects.count() == 1
-
-
-@pytest.mark.django_db(transaction=True)
-def test_retry_within_the_lease_of_a_dead_request_is_409(platform_api):
-    body = json.dumps({"name": "a"})
-    IdempotencyKey.objects.create(
-        merchant="mer_a",
-        key="k1",
-        method="POST",
-        path="/v1/groups",
-        fingerprint=request_fingerprint(method="POST", path="/v1/groups", body=body.encode()),
-        locked_until=timezone.now() + timedelta(seconds=30),
-        created=timezone.now(),
-    )
-    response = post(body)
-    assert response.status_code == 409
-    assert response.json()["error"]["type"] == "idempotency_error"
+def test_a_key_is_stored_only_with_a_response(platform_api):
+    """A 4xx is stored like a 201; a request that raised leaves no row, so a retry runs."""
+    assert post({"name": "a", "fail": "conflict"}, key="conflict").status_code == 409
+    assert post({"name": "a", "fail": "crash"}, key="crash").status_code == 500
+    assert list(IdempotencyKey.objects.values_list("key", "response_status")) == [("conflict", 409)]
 
 
 def _in_thread(fn):
@@ -152,9 +124,7 @@ def _in_thread(fn):
 
 @pytest.mark.timeout(60)
 @pytest.mark.django_db(transaction=True)
-def test_in_flight_request_gets_409_even_past_its_lease_and_then_replays(platform_api, settings):
-    # A lease of 0 s: only the live owner's row lock tells a slow request from a dead one.
-    settings.PAYSYS_IDEMPOTENCY_LEASE_SECONDS = 0
+def test_in_flight_request_gets_409_and_then_replays(platform_api):
     platform_api.gate.update(enabled=True)
     with ThreadPoolExecutor(max_workers=1) as pool:
         slow = pool.submit(_in_thread, lambda: post({"name": "a"}))
@@ -199,7 +169,8 @@ def test_prune_deletes_keys_older_than_the_retention(platform_api):
             method="POST",
             path="/p",
             fingerprint="f",
-            locked_until=now,
+            response_status=201,
+            response_body=b"{}",
             created=now - age,
         )
     assert idempotency_keys_prune() == 1
