@@ -78,10 +78,6 @@ def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def _lease() -> timedelta:
-    return timedelta(seconds=settings.PAYSYS_IDEMPOTENCY_LEASE_SECONDS)
-
-
 def _replay(row: IdempotencyKey) -> HttpResponse:
     response = HttpResponse(
         bytes(row.response_body), status=row.response_status, content_type=row.response_content_type or None
