@@ -148,6 +148,11 @@ def payment_lock(*, payment_pk: int) -> Payment:
     )
 
 
+def _payment_read(payment_pk: int) -> Payment:
+    """The payment as committed, with what its API object shows."""
+    return Payment.objects.select_related("merchant", "payment_method", "source_account").get(pk=payment_pk)
+
+
 def _operation_lock(op_pk: int) -> ProcessorOperation:
     return ProcessorOperation.objects.select_for_update(no_key=True).get(pk=op_pk)
 
@@ -442,8 +447,8 @@ def payment_create(
             lambda: processor_call("authorize", reference=op.reference, token=_token(payment), amount=amount),
         )
         if outcome != "timeout":
-            _operation_apply(operation=op, result=outcome)
-    return _after(payment.pk)
+            payment = _operation_apply(operation=op, result=outcome) or _payment_read(payment.pk)
+    return _after(payment)
 
 
 def _wallet_authorize(payment: Payment) -> None:
@@ -474,19 +479,17 @@ def _authorized(payment: Payment, *, action: Action, network_score: int) -> None
         _transition(payment, action=action, target=Status.REQUIRES_CAPTURE, events=["payment.authorized"])
 
 
-def _after(payment_pk: int) -> Payment:
-    """Finish a use case: capture automatically when due, and turn a decline into ``CardError``."""
-    payment = Payment.objects.select_related("merchant", "payment_method", "source_account").get(
-        pk=payment_pk
-    )
+def _after(payment: Payment) -> Payment:
+    """Finish a use case: capture automatically when due, and turn a decline into ``CardError``.
+
+    ``payment`` is the payment as the use case's last transaction left it (``_payment_read``
+    when that is not at hand); the payment returned is the one the caller shows.
+    """
     if (
         payment.status == Status.REQUIRES_CAPTURE
         and payment.capture_method == Payment.CaptureMethod.AUTOMATIC
     ):
-        _capture_run(payment_pk=payment.pk, amount=None)
-        payment = Payment.objects.select_related("merchant", "payment_method", "source_account").get(
-            pk=payment_pk
-        )
+        payment = _capture_run(payment_pk=payment.pk, amount=None)
     if payment.status == Status.FAILED and payment.failure_code:
         raise CardError(
             payment.failure_message or "Your card was declined.",
@@ -593,18 +596,22 @@ _APPLIERS = {
 
 
 @ledger_atomic
-def _operation_apply(*, operation: ProcessorOperation, result: ProcessorResult | None) -> bool:
-    """Apply the processor's answer to a pending operation, once; ``None`` means it was never sent."""
+def _operation_apply(*, operation: ProcessorOperation, result: ProcessorResult | None) -> Payment | None:
+    """Apply the processor's answer to a pending operation, once; ``None`` means it was never sent.
+
+    Returns the payment as the answer left it, or ``None`` when the operation had already been
+    applied (by the resolver, or a concurrent request).
+    """
     payment = payment_lock(payment_pk=operation.payment_id)
     op = _operation_lock(operation.pk)
     if op.status != OpStatus.PENDING:
-        return False
+        return None
     op.status = OpStatus.NOT_SENT if result is None else OpStatus(result.status.value)
     op.result = result.as_dict() if result is not None else {}
     op.resolved_at = timezone.now()
     op.save(update_fields=["status", "result", "resolved_at"])
     _APPLIERS[op.kind](payment, op, result)
-    return True
+    return payment
 
 
 # --- confirm, capture, cancel, expire, review -------------------------------------------------
@@ -636,13 +643,14 @@ def payment_confirm(*, payment: Payment, challenge_passed: bool) -> Payment:
             challenge_passed=challenge_passed,
         ),
     )
+    confirmed = None
     if outcome != "timeout":
-        _operation_apply(operation=op, result=outcome)
+        confirmed = _operation_apply(operation=op, result=outcome)
         if outcome is None:
             raise ServiceUnavailableError(
                 "The processor is unavailable; try again.", payment=payment.public_id
             )
-    return _after(payment.pk)
+    return _after(confirmed or _payment_read(payment.pk))
 
 
 def _merchant_pending(*, merchant_id: str, currency: str) -> LedgerAccount:
@@ -754,9 +762,11 @@ def _capture_amount(payment: Payment, amount: Money | None) -> Money:
     return amount
 
 
-def _capture_run(*, payment_pk: int, amount: Money | None) -> None:
+def _capture_run(*, payment_pk: int, amount: Money | None) -> Payment:
+    """Capture ``amount`` (all that is capturable when ``None``); return the payment as it ends up."""
+
     @ledger_atomic
-    def begin() -> ProcessorOperation | None:
+    def begin() -> tuple[Payment, ProcessorOperation | None]:
         payment = _locked_for(payment_pk=payment_pk, action=Action.CAPTURE)
         captured = _capture_amount(payment, amount)
         if payment.hold_id:
@@ -768,15 +778,14 @@ def _capture_run(*, payment_pk: int, amount: Money | None) -> None:
                 events=["payment.captured", "payment.succeeded"],
             )
             post()
-            return None
+            return payment, None
         op = _operation_begin(payment, kind=Kind.CAPTURE, amount=captured.amount)
         _transition(payment, action=Action.CAPTURE, target=Status.PROCESSING)
-        return op
+        return payment, op
 
-    op = begin()
+    payment, op = begin()
     if op is None:
-        return
-    payment = Payment.objects.get(pk=payment_pk)
+        return payment
     outcome = _call(
         op,
         lambda: processor_call(
@@ -786,33 +795,35 @@ def _capture_run(*, payment_pk: int, amount: Money | None) -> None:
             amount=_money(payment, op.amount),
         ),
     )
-    if outcome != "timeout":
-        _operation_apply(operation=op, result=outcome)
-        if outcome is None:
-            raise ServiceUnavailableError(
-                "The processor is unavailable; try again.", payment=payment.public_id
-            )
-        _network_dispute(payment, outcome)
+    if outcome == "timeout":
+        return payment
+    captured = _operation_apply(operation=op, result=outcome)
+    if outcome is None:
+        raise ServiceUnavailableError("The processor is unavailable; try again.", payment=payment.public_id)
+    if captured is None or _network_dispute(payment, outcome):
+        return _payment_read(payment_pk)
+    return captured
 
 
-def _network_dispute(payment: Payment, result: ProcessorResult) -> None:
+def _network_dispute(payment: Payment, result: ProcessorResult) -> bool:
     """The network reported a chargeback with the capture (the dispute test card): open it now.
 
     The capture stands whatever happens here; a dispute that cannot be booked (a frozen merchant
-    account) is logged as an error for an operator to open with ``dispute_open``.
+    account) is logged as an error for an operator to open with ``dispute_open``. Returns whether
+    the network reported one (the payment may have changed since the caller read it).
     """
     if not (result.succeeded and result.dispute_reason):
-        return
+        return False
     try:
         dispute_open(payment_id=payment.public_id, reason=result.dispute_reason, by_network=True)
     except PaysysError:
         logger.exception("the network's dispute on %s could not be opened", payment.public_id)
+    return True
 
 
 def payment_capture(*, payment: Payment, amount: Money | None = None) -> Payment:
     """Capture all or part of an authorized payment; the rest of the authorization is released."""
-    _capture_run(payment_pk=payment.pk, amount=amount)
-    return _after(payment.pk)
+    return _after(_capture_run(payment_pk=payment.pk, amount=amount))
 
 
 def _canceled(
@@ -875,7 +886,7 @@ def _void_run(
 def payment_cancel(*, payment: Payment, reason: str = "requested_by_customer") -> Payment:
     """Void an uncaptured payment (``requires_action``, ``requires_review`` or ``requires_capture``)."""
     _void_run(payment_pk=payment.pk, action=Action.CANCEL, reason=reason)
-    return Payment.objects.select_related("merchant", "payment_method", "source_account").get(pk=payment.pk)
+    return _payment_read(payment.pk)
 
 
 def payments_expire_authorizations(*, now: datetime | None = None) -> int:
@@ -902,7 +913,7 @@ def payments_expire_authorizations(*, now: datetime | None = None) -> int:
 def payment_expire(*, payment: Payment) -> Payment:
     """Void one uncaptured authorization now, as its expiry would (``canceled``, reason ``expired``)."""
     _void_run(payment_pk=payment.pk, action=Action.EXPIRE, reason="expired", actor_type=ACTOR_SYSTEM)
-    return Payment.objects.select_related("merchant", "payment_method", "source_account").get(pk=payment.pk)
+    return _payment_read(payment.pk)
 
 
 def _payment_by_id(payment_id: str) -> Payment:
@@ -916,7 +927,7 @@ def payment_review_approve(*, payment_id: str, operator_id: str) -> Payment:
     """An operator clears a payment held for review: it is captured if automatic, else awaits capture."""
 
     @ledger_atomic
-    def approve() -> None:
+    def approve() -> Payment:
         payment = _locked_for(payment_pk=_payment_by_id(payment_id).pk, action=Action.REVIEW_APPROVE)
         _transition(
             payment,
@@ -927,9 +938,9 @@ def payment_review_approve(*, payment_id: str, operator_id: str) -> Payment:
             actor_id=operator_id,
             reason_code="review_approved",
         )
+        return payment
 
-    approve()
-    return _after(_payment_by_id(payment_id).pk)
+    return _after(approve())
 
 
 def payment_review_decline(*, payment_id: str, operator_id: str) -> Payment:
@@ -942,7 +953,7 @@ def payment_review_decline(*, payment_id: str, operator_id: str) -> Payment:
         actor_type=ACTOR_OPERATOR,
         actor_id=operator_id,
     )
-    return Payment.objects.select_related("merchant", "payment_method", "source_account").get(pk=pk)
+    return _payment_read(pk)
 
 
 # --- resolving unknown outcomes ---------------------------------------------------------------
@@ -968,23 +979,23 @@ def payments_resolve_processing(*, min_age: timedelta = RESOLVE_MIN_AGE, limit: 
         if answer == "timeout":
             counts["unknown"] += 1
             continue
-        if not _operation_apply(operation=op, result=answer):
+        payment = _operation_apply(operation=op, result=answer)
+        if payment is None:
             continue
         counts["not_sent" if answer is None else "resolved"] += 1
-        payment = Payment.objects.get(pk=op.payment_id)
         if answer is not None and op.kind == Kind.CAPTURE:
             _network_dispute(payment, answer)
         if answer is not None and op.kind in {Kind.AUTHORIZE, Kind.CONFIRM}:
             # A decline is recorded on the payment; there is no caller to tell.
             with contextlib.suppress(CardError, ServiceUnavailableError, PaymentUnexpectedStateError):
-                _after(payment.pk)
+                _after(payment)
     # An automatic capture the processor refused (not sent) left its payment authorized: retry it.
     stalled = Payment.objects.filter(
         status=Status.REQUIRES_CAPTURE, capture_method=Payment.CaptureMethod.AUTOMATIC, updated__lte=cutoff
     ).values_list("pk", flat=True)[:limit]
     for pk in stalled:
         with contextlib.suppress(CardError, ServiceUnavailableError, PaymentUnexpectedStateError):
-            _after(pk)
+            _after(_payment_read(pk))
             counts["captured"] += 1
     return counts
 
