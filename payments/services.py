@@ -96,6 +96,7 @@ from payments.selectors import payment_method_get
 from payments.states import Action, PaymentUnexpectedStateError, Status, target_check, transition_check
 from paysys import metrics
 from paysys.audit.context import ACTOR_OPERATOR, ACTOR_SYSTEM
+from paysys.audit.history import save_with_history
 from paysys.audit.services import audit_record
 from paysys.errors import (
     CardError,
@@ -191,7 +192,7 @@ def _transition(
     events = list(events) or [f"payment.{target.value}"]
     previous = payment.status
     payment.status = target
-    payment.save()
+    save_with_history(payment)
     audit_record(
         event_type=f"payment.{action.value}",
         object_type="payment",
@@ -1071,7 +1072,7 @@ def _refund_fail(payment: Payment, refund: Refund, *, reason: str) -> None:
     )
     ledger_reverse(transaction_id=original, reference=f"refund_failed:{refund.public_id}")
     payment.amount_refunded -= refund.amount
-    payment.save()
+    save_with_history(payment)
     previous = refund.status
     refund.status = Refund.RefundStatus.FAILED
     refund.failure_reason = reason[:64]
@@ -1252,7 +1253,7 @@ def dispute_open(
         merchant_id=merchant_id,
     )
     payment.disputed = True
-    payment.save()
+    save_with_history(payment)
     actor_type = ACTOR_OPERATOR if operator_id else (ACTOR_SYSTEM if by_network else None)
     _dispute_audit(
         dispute, "", actor_type=actor_type, actor_id=operator_id or ("network" if by_network else None)
