@@ -63,11 +63,12 @@ def _timed(name: str, probe) -> CheckResult:
 
 def _database() -> str:
     connection = connections["default"]
-    # SET LOCAL ends with this transaction: the persistent connection keeps its own timeout.
+    # A local setting ends with this transaction: the persistent connection keeps its own timeout
+    # (set_config rather than SET, which takes no bound parameter).
     with transaction.atomic(using="default"), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # A lock or a stuck server must not hold the probe past its budget.
-            cursor.execute("SET LOCAL statement_timeout = %s", [int(_timeout() * 1000)])
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(int(_timeout() * 1000))])
         cursor.execute("SELECT 1")
         cursor.fetchone()
     return OK
