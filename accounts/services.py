@@ -60,7 +60,9 @@ transfer's two lines with the same rules, locks and order, then writes the trans
 history row, its audit row and its outbox event. Python checks the amount, renders every value
 it can (ids, timestamps, the audit row's canonical text, the event payload) and turns the
 function's refusals (SQLSTATE class ``PT``) into the same errors as the Python steps. Called with
-no transaction open, that one statement is the transaction. The Python steps remain the path on
+no transaction open, that one statement is the transaction; in a manual transaction (an API
+request's) it joins it without a savepoint, and a refusal leaves that transaction for its owner
+to roll back. The Python steps remain the path on
 SQLite (``LEDGER_TRANSFER_IN_DATABASE`` turns the function off on PostgreSQL too), and the tests
 run both and compare the rows they write.
 
@@ -921,6 +923,17 @@ def transfer_create(
         return _transfer_create_python(request)
     if connection.get_autocommit():
         return _ledger_retry(call.run)
+    if not connection.in_atomic_block:
+        # A manual transaction (an API request's idempotency run): the one statement joins it
+        # with no savepoint around it. A refusal or conflict leaves that transaction aborted;
+        # its owner rolls it back (``idempotent_run`` then stores the error response alone).
+        try:
+            with transaction.atomic(savepoint=False):
+                return call.run()
+        except DatabaseError as exc:
+            if _is_retryable(exc):
+                raise LedgerBusyError("The ledger is busy: nothing was posted; retry.") from exc
+            raise
     return ledger_atomic(call.run)()
 
 

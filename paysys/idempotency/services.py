@@ -12,6 +12,9 @@ Protocol, per (merchant, key), in one database transaction:
    their blocks run as savepoints of this transaction and their ``on_commit`` hooks fire after
    the single commit. The rendered response is inserted as the key's row and the transaction
    commits once: the business write and the stored response commit together or not at all.
+   A run the database refused mid-way (a statement raised outside any savepoint, which aborts
+   the transaction) wrote nothing that can commit: it is rolled back and its error response is
+   stored in a transaction of its own.
 3. **Crash.** If the process dies mid-run, PostgreSQL rolls everything back and releases the
    lock: nothing of the request remains, and a retry with the same key runs it afresh, once.
 4. A 5xx outcome is not stored: the run is rolled back and a retry may run afresh. Everything
@@ -180,6 +183,10 @@ def idempotent_run(
         response = execute()
         if response.status_code >= 500 or getattr(response, "streaming", False):
             return response
+        if manual and connection.needs_rollback:
+            # The database refused the run (a statement raised with no savepoint around it):
+            # none of it can commit. Roll it back and store the error response on its own.
+            connection.rollback()
         if not _store(
             connection,
             merchant=merchant,

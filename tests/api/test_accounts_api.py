@@ -1,9 +1,12 @@
 """The ledger endpoints: wallets, entries, transfers, reversal, balance, balance transactions."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from accounts.models import LedgerAccount, Transfer
-from accounts.services import account_freeze
+from accounts.models import JournalTransaction, LedgerAccount, Transfer
+from accounts.services import account_freeze, ledger_verify
+from paysys.idempotency.models import IdempotencyKey
 from tests.api.helpers import ApiClient, tenant_create
 
 pytestmark = pytest.mark.django_db
@@ -288,3 +291,44 @@ def test_list_reads_run_a_constant_number_of_queries(api, a, django_assert_num_q
             response = api.get(path)
         assert response.status_code == 200
         assert len(response.json().get("data", [None])) >= 1
+
+
+# --- in the request's own transaction, as served (no test-case transaction around it) --------
+
+
+def _transfer(api, source, destination, amount, key):
+    body = {
+        "from_account": source["id"],
+        "to_account": destination["id"],
+        "amount": amount,
+        "currency": "eur",
+    }
+    return api.post("/v1/transfers", body, idempotency_key=key)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transfer_the_database_refuses_is_stored_and_replayed_and_writes_nothing(api):
+    source, destination = wallet(api), wallet(api)
+    refused = _transfer(api, source, destination, 500, key="refused")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "insufficient_funds"
+    again = _transfer(api, source, destination, 500, key="refused")
+    assert (again.status_code, again.content, again["Idempotent-Replayed"]) == (400, refused.content, "true")
+    assert IdempotencyKey.objects.get(key="refused").response_status == 400
+    assert not Transfer.objects.exists() and not JournalTransaction.objects.exists()
+    assert ledger_verify().ok
+    # The connection is left usable: the next request on it posts.
+    funded = wallet(api, allow_negative=True)
+    assert _transfer(api, funded, source, 500, key="funds").status_code == 201
+    assert _transfer(api, source, destination, 500, key="refused-then").status_code == 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transfer_joins_the_request_transaction_without_a_savepoint(api):
+    source, destination = wallet(api, allow_negative=True), wallet(api)
+    with CaptureQueriesContext(connection) as captured:
+        assert _transfer(api, source, destination, 100, key="one").status_code == 201
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert any("ledger_transfer_create" in sql for sql in statements)
+    assert not [sql for sql in statements if "SAVEPOINT" in sql.upper()]
+    assert [sql for sql in statements if sql.strip().upper() == "COMMIT"] == ["COMMIT"]
