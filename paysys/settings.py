@@ -99,12 +99,15 @@ if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL")}
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Parameters bound by the server, and psycopg prepares a statement a connection has run five
-    # times, so PostgreSQL stops parsing and planning it again (docs/decisions.md).
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
-        "DB_PREPARED_STATEMENTS", default=True
-    ):
-        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, minus the health check of a connection that answered a moment ago.
+        DATABASES["default"]["ENGINE"] = "paysys.db.postgresql"
+        # Parameters bound by the server, and psycopg prepares a statement a connection has run
+        # five times, so PostgreSQL stops parsing and planning it again (docs/decisions.md).
+        if env.bool("DB_PREPARED_STATEMENTS", default=True):
+            DATABASES["default"].setdefault("OPTIONS", {}).update(
+                server_side_binding=True, prepare_threshold=5
+            )
 else:
     VAR_DIR.mkdir(exist_ok=True)
     DATABASES = {
