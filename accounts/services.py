@@ -123,6 +123,7 @@ from accounts.models import (
 )
 from paysys.audit.history import history_stamp
 from paysys.audit.services import AUDIT_APPEND_SQL, audit_append_args, audit_event_build, audit_record
+from paysys.db.compiled import CompiledQuery
 from paysys.errors import (
     AccountClosedError,
     AccountFrozenError,
@@ -721,11 +722,23 @@ def account_open(
     )
 
 
+# A merchant's or the platform's account of a kind and currency (one of each:
+# ``accounts_ledgeraccount_unique_kind_per_owner``).
+_ACCOUNT_OF_KIND = CompiledQuery(
+    lambda merchant_id, kind, currency: LedgerAccount.objects.filter(
+        merchant_id=merchant_id, kind=kind, currency=currency
+    ).order_by("pk")[:1],
+    merchant_id=str,
+    kind=str,
+    currency=str,
+)
+
+
 def _account_get_or_create(
     *, owner_type: str, merchant_id: str, kind: str, currency: str, allow_negative: bool
 ) -> LedgerAccount:
     code = currency.upper()
-    account = LedgerAccount.objects.filter(merchant_id=merchant_id, kind=kind, currency=code).first()
+    account = _ACCOUNT_OF_KIND.first(merchant_id=merchant_id, kind=kind, currency=code)
     if account is not None:
         return account
     try:

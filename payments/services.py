@@ -98,6 +98,7 @@ from paysys import metrics
 from paysys.audit.context import ACTOR_OPERATOR, ACTOR_SYSTEM
 from paysys.audit.history import save_with_history
 from paysys.audit.services import audit_record
+from paysys.db.compiled import CompiledQuery
 from paysys.errors import (
     CardError,
     ConflictError,
@@ -141,21 +142,35 @@ class TransferRequest:
 # --- locks and small helpers ----------------------------------------------------------------
 
 
-def payment_lock(*, payment_pk: int) -> Payment:
-    return (
+# What a payment's API object shows besides the payment: read with it in one statement.
+_PAYMENT_RELATED = ("merchant", "payment_method", "source_account")
+_PAYMENT_LOCK = CompiledQuery(
+    lambda pk: (
         Payment.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("merchant", "payment_method", "source_account")
-        .get(pk=payment_pk)
-    )
+        .select_related(*_PAYMENT_RELATED)
+        .filter(pk=pk)
+    ),
+    pk=int,
+)
+_PAYMENT_READ = CompiledQuery(
+    lambda pk: Payment.objects.select_related(*_PAYMENT_RELATED).filter(pk=pk), pk=int
+)
+_OPERATION_LOCK = CompiledQuery(
+    lambda pk: ProcessorOperation.objects.select_for_update(no_key=True).filter(pk=pk), pk=int
+)
+
+
+def payment_lock(*, payment_pk: int) -> Payment:
+    return _PAYMENT_LOCK.get(pk=payment_pk)
 
 
 def _payment_read(payment_pk: int) -> Payment:
     """The payment as committed, with what its API object shows."""
-    return Payment.objects.select_related("merchant", "payment_method", "source_account").get(pk=payment_pk)
+    return _PAYMENT_READ.get(pk=payment_pk)
 
 
 def _operation_lock(op_pk: int) -> ProcessorOperation:
-    return ProcessorOperation.objects.select_for_update(no_key=True).get(pk=op_pk)
+    return _OPERATION_LOCK.get(pk=op_pk)
 
 
 def _money(payment: Payment, value: Decimal) -> Money:
