@@ -774,6 +774,13 @@ def merchant_accounts_open(*, merchant_id: str, currency: str) -> dict[str, Ledg
     }
 
 
+def merchant_account_get(*, merchant_id: str, kind: str, currency: str) -> LedgerAccount:
+    """The merchant's account of ``kind`` in ``currency``; one query when it exists, else its
+    accounts in that currency are opened."""
+    account = _ACCOUNT_OF_KIND.first(merchant_id=merchant_id, kind=kind, currency=currency.upper())
+    return account or merchant_accounts_open(merchant_id=merchant_id, currency=currency)[kind]
+
+
 @ledger_atomic
 def platform_account_get(*, kind: str, currency: str) -> LedgerAccount:
     """The platform's account of ``kind`` in ``currency``, opened (overdraft allowed) on first use."""

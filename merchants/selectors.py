@@ -6,6 +6,7 @@ from django.conf import settings
 from moneyed import Money
 
 from merchants.models import ApiKey, FeePlan, Merchant, MerchantLimit
+from paysys.db.compiled import CompiledQuery
 from paysys.errors import NotFoundError
 from paysys.money import minor_to_money
 
@@ -23,6 +24,19 @@ class Limits:
     daily_volume: Money | None
 
 
+# Read by every capture and every payment (one row each at most: unique per merchant and currency).
+_FEE_PLAN = CompiledQuery(
+    lambda merchant_pk, currency: FeePlan.objects.filter(merchant_id=merchant_pk, currency=currency),
+    merchant_pk=int,
+    currency=str,
+)
+_LIMITS = CompiledQuery(
+    lambda merchant_pk, currency: MerchantLimit.objects.filter(merchant_id=merchant_pk, currency=currency),
+    merchant_pk=int,
+    currency=str,
+)
+
+
 def merchant_get(*, merchant_id: str) -> Merchant:
     """The merchant with public id ``merchant_id`` (``mer_…``)."""
     try:
@@ -38,7 +52,7 @@ def merchant_list() -> list[Merchant]:
 def merchant_fee_terms_get(*, merchant: Merchant, currency: str) -> FeeTerms:
     """The fees for ``currency`` (lower-case): the merchant's plan, else the platform defaults."""
     currency = currency.lower()
-    plan = FeePlan.objects.filter(merchant=merchant, currency=currency).first() or FeePlan(
+    plan = _FEE_PLAN.first(merchant_pk=merchant.pk, currency=currency) or FeePlan(
         basis_points=settings.PAYSYS_DEFAULT_FEE_BASIS_POINTS,
         fixed_minor=settings.PAYSYS_DEFAULT_FEE_FIXED_MINOR,
     )
@@ -55,7 +69,7 @@ def merchant_fee_terms_get(*, merchant: Merchant, currency: str) -> FeeTerms:
 def merchant_limits_get(*, merchant: Merchant, currency: str) -> Limits:
     """The merchant's limits in ``currency``; ``None`` where no limit is set."""
     currency = currency.lower()
-    row = MerchantLimit.objects.filter(merchant=merchant, currency=currency).first()
+    row = _LIMITS.first(merchant_pk=merchant.pk, currency=currency)
     if row is None:
         return Limits(max_payment=None, daily_volume=None)
     return Limits(

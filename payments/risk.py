@@ -27,12 +27,13 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from moneyed import Money
 
 from merchants.models import Merchant, MerchantLimit
 from merchants.selectors import merchant_limits_get
 from payments.models import BlocklistEntry, Payment
+from paysys.db.compiled import CompiledQuery
 from paysys.errors import InvalidRequestError
 
 BLOCKLIST_POINTS = 100
@@ -41,6 +42,17 @@ CARD_VELOCITY_POINTS = 80
 IP_VELOCITY_POINTS = 40
 MAX_SCORE = 100
 _VELOCITY_KEY = "paysys:risk:velocity:{merchant}:{kind}:{value}:{window}"
+# Each pair through the (kind, value) unique index; a signal that is absent is passed as "".
+_BLOCKLISTED = CompiledQuery(
+    lambda fingerprint, ip, email: BlocklistEntry.objects.filter(
+        Q(kind=BlocklistEntry.Kind.FINGERPRINT, value=fingerprint)
+        | Q(kind=BlocklistEntry.Kind.IP, value=ip)
+        | Q(kind=BlocklistEntry.Kind.EMAIL, value=email)
+    ),
+    fingerprint=str,
+    ip=str,
+    email=str,
+)
 
 
 class MerchantLimitError(InvalidRequestError):
@@ -115,17 +127,11 @@ def _velocity_count(merchant_id: str, kind: str, value: str) -> int:
 
 
 def risk_blocklisted(*, signals: RiskSignals) -> list[str]:
-    pairs = [
-        (BlocklistEntry.Kind.FINGERPRINT, signals.fingerprint),
-        (BlocklistEntry.Kind.IP, signals.ip),
-        (BlocklistEntry.Kind.EMAIL, signals.email.lower()),
-    ]
-    wanted = [(kind, value) for kind, value in pairs if value]
-    if not wanted:
+    email = signals.email.lower()
+    if not (signals.fingerprint or signals.ip or email):
         return []
-    rows = BlocklistEntry.objects.filter(value__in=[v for _, v in wanted]).values_list("kind", "value")
-    hits = set(rows) & {(str(k), v) for k, v in wanted}
-    return sorted(f"blocklisted_{kind}" for kind, _ in hits)
+    rows = _BLOCKLISTED.all(fingerprint=signals.fingerprint, ip=signals.ip, email=email)
+    return sorted(f"blocklisted_{row.kind}" for row in rows if row.value)
 
 
 def risk_assess(*, merchant_id: str, signals: RiskSignals, network_score: int = 0) -> RiskAssessment:

@@ -75,6 +75,7 @@ from accounts.services import (
     ledger_atomic,
     ledger_post,
     ledger_reverse,
+    merchant_account_get,
     merchant_accounts_open,
     platform_account_get,
 )
@@ -670,11 +671,7 @@ def payment_confirm(*, payment: Payment, challenge_passed: bool) -> Payment:
 
 
 def _merchant_pending(*, merchant_id: str, currency: str) -> LedgerAccount:
-    """The merchant's ``pending`` account in ``currency``, opened on first use (one query when it exists)."""
-    account = LedgerAccount.objects.filter(
-        owner_type=OwnerType.MERCHANT, merchant_id=merchant_id, kind=AccountKind.PENDING, currency=currency
-    ).first()
-    return account or merchant_accounts_open(merchant_id=merchant_id, currency=currency)[AccountKind.PENDING]
+    return merchant_account_get(merchant_id=merchant_id, kind=AccountKind.PENDING, currency=currency)
 
 
 def _capture_book(payment: Payment, *, captured: Money) -> Callable[[], None]:
@@ -1323,9 +1320,7 @@ def dispute_close(*, dispute_id: str, outcome: str, operator_id: str | None = No
     if outcome == Dispute.DisputeStatus.WON:
         amount = _money(payment, dispute.amount)
         clearing = platform_account_get(kind=AccountKind.CARD_CLEARING, currency=payment.currency)
-        pending = merchant_accounts_open(merchant_id=payment.merchant.public_id, currency=payment.currency)[
-            AccountKind.PENDING
-        ]
+        pending = _merchant_pending(merchant_id=payment.merchant.public_id, currency=payment.currency)
         recovered = min(dispute.platform_shortfall, dispute.amount)
         lines = [PostingLine(clearing.pk, -amount)]
         if recovered > 0:

@@ -12,6 +12,7 @@ from accounts.services import (
     account_open,
     account_unfreeze,
     ledger_post,
+    merchant_account_get,
     merchant_accounts_open,
     platform_account_get,
 )
@@ -74,6 +75,16 @@ def test_merchant_accounts_open_is_idempotent():
     assert set(first) == {"pending", "available", "reserve"}
     assert {k: v.pk for k, v in first.items()} == {k: v.pk for k, v in second.items()}
     assert not first["available"].allow_negative
+
+
+@pytest.mark.django_db
+def test_merchant_account_get_opens_the_currency_on_first_use_then_reads_it(django_assert_num_queries):
+    pending = merchant_account_get(merchant_id=MERCHANT, kind=AccountKind.PENDING, currency="jpy")
+    assert (pending.kind, pending.currency, pending.owner_type) == ("pending", "JPY", OwnerType.MERCHANT)
+    assert LedgerAccount.objects.filter(merchant_id=MERCHANT, currency="JPY").count() == 3
+    with django_assert_num_queries(1):
+        again = merchant_account_get(merchant_id=MERCHANT, kind=AccountKind.PENDING, currency="JPY")
+    assert again.pk == pending.pk
 
 
 @pytest.mark.django_db

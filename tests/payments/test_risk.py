@@ -1,7 +1,7 @@
 from moneyed import Money
 
 from payments.models import BlocklistEntry
-from payments.risk import RiskSignals, risk_assess
+from payments.risk import RiskSignals, risk_assess, risk_blocklisted
 from payments.services import payment_create
 from tests.payments.conftest import card
 
@@ -21,6 +21,21 @@ def test_blocklisted_fingerprint_ip_or_email_sends_the_payment_to_review(merchan
     assert [p.status for p in (by_card, by_ip, by_email)] == ["requires_review"] * 3
     assert "blocklisted_fingerprint" in by_card.risk_reasons
     assert clean.status == "succeeded"
+
+
+def test_a_blocklisted_value_matches_only_its_own_kind(db):
+    BlocklistEntry.objects.create(kind="ip", value="203.0.113.7")
+    BlocklistEntry.objects.create(kind="email", value="fraud@example.com")
+    BlocklistEntry.objects.create(kind="fingerprint", value="fp-1")
+    assert risk_blocklisted(signals=RiskSignals(fingerprint="203.0.113.7", email="fp-1")) == []
+    assert risk_blocklisted(signals=RiskSignals(ip="203.0.113.7")) == ["blocklisted_ip"]
+    everything = RiskSignals(fingerprint="fp-1", ip="203.0.113.7", email="FRAUD@example.com")
+    assert risk_blocklisted(signals=everything) == [
+        "blocklisted_email",
+        "blocklisted_fingerprint",
+        "blocklisted_ip",
+    ]
+    assert risk_blocklisted(signals=RiskSignals()) == []
 
 
 def test_card_velocity_over_the_threshold_goes_to_review(merchant, settings):
