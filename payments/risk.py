@@ -114,16 +114,18 @@ def risk_limits_check(*, merchant: Merchant, amount: Money) -> None:
 
 
 def _velocity_count(merchant_id: str, kind: str, value: str) -> int:
+    """Count one attempt in the current window: two cache round trips, the window's first or not."""
     window = int(settings.PAYSYS_RISK_VELOCITY_WINDOW_S)
     key = _VELOCITY_KEY.format(
         merchant=merchant_id, kind=kind, value=value, window=int(time.time()) // window
     )
-    cache.add(key, 0, timeout=window)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add() and incr(): this attempt starts a new window
-        cache.add(key, 1, timeout=window)
-        return 1
+    for _ in range(2):
+        try:
+            return cache.incr(key)
+        except ValueError:  # the window's first attempt; or a concurrent one opened it first
+            if cache.add(key, 1, timeout=window):
+                return 1
+    return 1  # the key expired between add() and incr() twice over: count this attempt alone
 
 
 def risk_blocklisted(*, signals: RiskSignals) -> list[str]:

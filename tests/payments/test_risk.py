@@ -1,7 +1,9 @@
+import threading
+
 from moneyed import Money
 
 from payments.models import BlocklistEntry
-from payments.risk import RiskSignals, risk_assess, risk_blocklisted
+from payments.risk import RiskSignals, _velocity_count, risk_assess, risk_blocklisted
 from payments.services import payment_create
 from tests.payments.conftest import card
 
@@ -52,6 +54,28 @@ def test_ip_velocity_is_counted_per_merchant(merchant_factory, settings):
     assert risk_assess(merchant_id=other.public_id, signals=RiskSignals(ip="192.0.2.1")).score == 0
     second = risk_assess(merchant_id=one.public_id, signals=RiskSignals(ip="192.0.2.1"))
     assert second.reasons == ["ip_velocity"] and not second.needs_review
+
+
+def test_concurrent_attempts_in_a_new_window_are_each_counted_once(settings):
+    """Threads with their own Redis connections race to open one window: counts are 1..N."""
+    settings.PAYSYS_RISK_VELOCITY_WINDOW_S = 3600
+    threads, per_thread = 8, 25
+    barrier = threading.Barrier(threads)
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def attempt() -> None:
+        barrier.wait()
+        counts = [_velocity_count("mer_race", "card", "fp-race") for _ in range(per_thread)]
+        with lock:
+            seen.extend(counts)
+
+    workers = [threading.Thread(target=attempt) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sorted(seen) == list(range(1, threads * per_thread + 1))
 
 
 def test_network_score_alone_reaches_review_for_the_risky_test_card(merchant):
