@@ -1,4 +1,5 @@
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from moneyed import Money
 
@@ -61,20 +62,13 @@ def test_concurrent_attempts_in_a_new_window_are_each_counted_once(settings):
     settings.PAYSYS_RISK_VELOCITY_WINDOW_S = 3600
     threads, per_thread = 8, 25
     barrier = threading.Barrier(threads)
-    seen: list[int] = []
-    lock = threading.Lock()
 
-    def attempt() -> None:
+    def attempts(_: int) -> list[int]:
         barrier.wait()
-        counts = [_velocity_count("mer_race", "card", "fp-race") for _ in range(per_thread)]
-        with lock:
-            seen.extend(counts)
+        return [_velocity_count("mer_race", "card", "fp-race") for _ in range(per_thread)]
 
-    workers = [threading.Thread(target=attempt) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        seen = [count for counts in pool.map(attempts, range(threads)) for count in counts]
     assert sorted(seen) == list(range(1, threads * per_thread + 1))
 
 
