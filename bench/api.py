@@ -18,7 +18,8 @@ One run:
 
 Targets: transfers >= 0.3 x floor; payments >= 0.2 x floor; transfers' p99 < 50 ms at half
 their peak rate. Where PostgreSQL is local, each scenario also reports what a request cost the
-database server in CPU (``bench/postgres_cpu.py``) and the rate that cost allows at most.
+database server in CPU (``bench/postgres_cpu.py``) and the rate that cost allows at most, what
+it cost the gunicorn workers, and the CPU per request (on every core) that its target allows.
 
 Needs wrk (``apt-get install wrk``), PostgreSQL and Redis. Run: ``make bench-api`` or
 ``.venv/bin/python bench/api.py [--json] [--duration 10] [--workers 4]``.
@@ -47,7 +48,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from postgres_cpu import ceiling_per_second, per_operation_ms, postgres_cpu_seconds
+from postgres_cpu import ceiling_per_second, per_operation_ms, postgres_cpu_seconds, tree_cpu_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -464,6 +465,13 @@ def report_print(report: dict) -> None:
                 f"  PostgreSQL CPU per request {cpu_ms:.2f} ms: the server alone on every core serves at most"
                 f" {ceiling:.0f}/s ({ceiling / floor:.2f} of the floor)"
             )
+        gunicorn_ms = report["gunicorn_cpu_ms_per_request"][name]
+        if gunicorn_ms is not None:
+            print(
+                f"  gunicorn CPU per request {gunicorn_ms:.2f} ms (the floor's "
+                f"{report['gunicorn_cpu_ms_per_request']['floor']:.2f} ms); the target allows "
+                f"{report['target_cpu_budget_ms'][name]:.2f} ms per request in all"
+            )
     half = report.get("half_peak")
     if half:
         verdict = "ok" if half["p99_ms"] < TARGET_P99_MS else "above target"
@@ -514,19 +522,20 @@ def main() -> int:
     )
     scenarios: dict[str, WrkResult] = {}
     postgres_cpu_ms: dict[str, float | None] = {}
+    server_cpu_ms: dict[str, float | None] = {}
     half_peak = None
     try:
         for name in ["floor", *measured]:
             lua = SCENARIOS[name](context)
             say(f"{name}: warm-up {WARMUP_SECONDS} s, then {args.duration} s")
             wrk_run(base_url=context.base_url, lua=lua, duration=WARMUP_SECONDS, connections=args.connections)
-            cpu_before = postgres_cpu_seconds()
+            cpu_before, server_before = postgres_cpu_seconds(), tree_cpu_seconds(server.pid)
             scenarios[name] = wrk_run(
                 base_url=context.base_url, lua=lua, duration=args.duration, connections=args.connections
             )
-            postgres_cpu_ms[name] = per_operation_ms(
-                cpu_before, postgres_cpu_seconds(), scenarios[name].requests
-            )
+            requests = scenarios[name].requests
+            postgres_cpu_ms[name] = per_operation_ms(cpu_before, postgres_cpu_seconds(), requests)
+            server_cpu_ms[name] = per_operation_ms(server_before, tree_cpu_seconds(server.pid), requests)
         first = measured[0]
         say(f"{first}: paced at half its peak")
         paced, rate = paced_run(
@@ -558,6 +567,12 @@ def main() -> int:
         # What one request cost PostgreSQL itself, and the requests/s that allows at most.
         "postgres_cpu_ms_per_request": postgres_cpu_ms,
         "postgres_ceilings": {name: ceiling_per_second(postgres_cpu_ms[name]) for name in measured},
+        # What it cost the gunicorn master and workers, and what a request may cost in all (every
+        # process, every core) for the scenario to reach its target.
+        "gunicorn_cpu_ms_per_request": server_cpu_ms,
+        "target_cpu_budget_ms": {
+            name: (os.cpu_count() or 1) * 1000 / (TARGET_RATIOS[name] * floor) for name in measured
+        },
         "half_peak": half_peak,
         "targets": {"ratio_to_floor_min": TARGET_RATIOS, "p99_ms_at_half_peak_max": TARGET_P99_MS},
     }
