@@ -156,9 +156,6 @@ _PAYMENT_LOCK = CompiledQuery(
 _PAYMENT_READ = CompiledQuery(
     lambda pk: Payment.objects.select_related(*_PAYMENT_RELATED).filter(pk=pk), pk=int
 )
-_OPERATION_LOCK = CompiledQuery(
-    lambda pk: ProcessorOperation.objects.select_for_update(no_key=True).filter(pk=pk), pk=int
-)
 
 
 def payment_lock(*, payment_pk: int) -> Payment:
@@ -168,10 +165,6 @@ def payment_lock(*, payment_pk: int) -> Payment:
 def _payment_read(payment_pk: int) -> Payment:
     """The payment as committed, with what its API object shows."""
     return _PAYMENT_READ.get(pk=payment_pk)
-
-
-def _operation_lock(op_pk: int) -> ProcessorOperation:
-    return _OPERATION_LOCK.get(pk=op_pk)
 
 
 def _money(payment: Payment, value: Decimal) -> Money:
@@ -620,14 +613,18 @@ def _operation_apply(*, operation: ProcessorOperation, result: ProcessorResult |
     applied (by the resolver, or a concurrent request).
     """
     payment = payment_lock(payment_pk=operation.payment_id)
-    op = _operation_lock(operation.pk)
-    if op.status != OpStatus.PENDING:
+    answer = {
+        "status": OpStatus.NOT_SENT if result is None else OpStatus(result.status.value),
+        "result": result.as_dict() if result is not None else {},
+        "resolved_at": timezone.now(),
+    }
+    # Answered once: the row moves out of ``pending`` here or not at all. What else it holds
+    # (kind, amount, params, refund) never changes after ``_operation_begin``.
+    if not ProcessorOperation.objects.filter(pk=operation.pk, status=OpStatus.PENDING).update(**answer):
         return None
-    op.status = OpStatus.NOT_SENT if result is None else OpStatus(result.status.value)
-    op.result = result.as_dict() if result is not None else {}
-    op.resolved_at = timezone.now()
-    op.save(update_fields=["status", "result", "resolved_at"])
-    _APPLIERS[op.kind](payment, op, result)
+    for name, value in answer.items():
+        setattr(operation, name, value)
+    _APPLIERS[operation.kind](payment, operation, result)
     return payment
 
 
