@@ -522,20 +522,20 @@ def main() -> int:
     )
     scenarios: dict[str, WrkResult] = {}
     postgres_cpu_ms: dict[str, float | None] = {}
-    server_cpu_ms: dict[str, float | None] = {}
+    gunicorn_cpu_ms: dict[str, float | None] = {}
     half_peak = None
     try:
         for name in ["floor", *measured]:
             lua = SCENARIOS[name](context)
             say(f"{name}: warm-up {WARMUP_SECONDS} s, then {args.duration} s")
             wrk_run(base_url=context.base_url, lua=lua, duration=WARMUP_SECONDS, connections=args.connections)
-            cpu_before, server_before = postgres_cpu_seconds(), tree_cpu_seconds(server.pid)
+            cpu_before, gunicorn_before = postgres_cpu_seconds(), tree_cpu_seconds(server.pid)
             scenarios[name] = wrk_run(
                 base_url=context.base_url, lua=lua, duration=args.duration, connections=args.connections
             )
             requests = scenarios[name].requests
             postgres_cpu_ms[name] = per_operation_ms(cpu_before, postgres_cpu_seconds(), requests)
-            server_cpu_ms[name] = per_operation_ms(server_before, tree_cpu_seconds(server.pid), requests)
+            gunicorn_cpu_ms[name] = per_operation_ms(gunicorn_before, tree_cpu_seconds(server.pid), requests)
         first = measured[0]
         say(f"{first}: paced at half its peak")
         paced, rate = paced_run(
@@ -569,7 +569,7 @@ def main() -> int:
         "postgres_ceilings": {name: ceiling_per_second(postgres_cpu_ms[name]) for name in measured},
         # What it cost the gunicorn master and workers, and what a request may cost in all (every
         # process, every core) for the scenario to reach its target.
-        "gunicorn_cpu_ms_per_request": server_cpu_ms,
+        "gunicorn_cpu_ms_per_request": gunicorn_cpu_ms,
         "target_cpu_budget_ms": {
             name: (os.cpu_count() or 1) * 1000 / (TARGET_RATIOS[name] * floor) for name in measured
         },

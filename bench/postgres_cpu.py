@@ -55,7 +55,7 @@ def tree_cpu_seconds(pid: int) -> float | None:
         return None
     stats = _stats()
     children: dict[int, list[int]] = {}
-    fields_of = {}
+    fields_of: dict[int, list[str]] = {}
     for child, _, fields in stats:
         fields_of[child] = fields
         children.setdefault(int(fields[PPID]), []).append(child)
