@@ -17,9 +17,14 @@ case is a sequence of short transactions around the call.
    is applied by the same code. ``None`` (the processor never received it) is the only
    answer that lets paysys conclude "not done" (``not_sent``); it never guesses.
 
-When an ``Idempotency-Key`` wraps the request, the platform runs the whole view in one
-database transaction (``paysys.idempotency``): the steps above become savepoints of it, and a
-crash rolls everything back while the processor keeps the operation under its reference.
+When an ``Idempotency-Key`` wraps the request, the platform runs the view in one database
+transaction (``paysys.idempotency``) and the steps above are savepoints of it, except that
+sending an operation (``_send``) first commits the work so far as the key's recovery point (an
+idempotency checkpoint naming the operation's reference). A crash after that leaves the payment
+and its pending operation committed: a retry with the key resumes (``_resume``: the operation
+is sent again under its reference, the processor answers with its first result, and the use
+case goes on from the payment's state); what nobody retries, ``payments_resolve_processing``
+finishes.
 
 Ledger postings (sign convention of ``accounts.services``: + credits the holder)
 ------------------------------------------------------------------------------
@@ -110,6 +115,7 @@ from paysys.errors import (
     ServiceUnavailableError,
 )
 from paysys.events.services import event_emit
+from paysys.idempotency.services import idempotency_checkpoint, idempotency_resume_point
 from paysys.money import fee_compute
 
 logger = logging.getLogger("paysys.payments")
@@ -239,7 +245,7 @@ def _operation_begin(
     )
 
 
-def _call(op: ProcessorOperation, call: Callable[[], ProcessorResult | None]) -> ProcessorResult | str | None:
+def _call(call: Callable[[], ProcessorResult | None]) -> ProcessorResult | str | None:
     """Run a processor call: the result, ``"timeout"`` (unknown), or ``None`` (not sent)."""
     try:
         return call()
@@ -247,6 +253,37 @@ def _call(op: ProcessorOperation, call: Callable[[], ProcessorResult | None]) ->
         return "timeout"
     except ProcessorUnavailableError:
         return None
+
+
+def _send(op: ProcessorOperation, payment: Payment) -> ProcessorResult | str | None:
+    """Send ``op`` (again, under the same reference) for ``payment``: see ``_call`` for the outcome.
+
+    Under an ``Idempotency-Key`` the request's work so far commits first, with the operation's
+    reference as the point a retry resumes at: no rollback can lose an operation the processor
+    keeps. ``op.amount`` and ``op.params`` hold everything a retry needs to send it again.
+    """
+    idempotency_checkpoint(recovery_point=op.reference)
+    amount = _money(payment, op.amount) if op.amount is not None else None
+    authorization = payment.processor_authorization
+    if op.kind == Kind.AUTHORIZE:
+        return _call(
+            lambda: processor_call("authorize", reference=op.reference, token=_token(payment), amount=amount)
+        )
+    if op.kind == Kind.CONFIRM:
+        return _call(
+            lambda: processor_call(
+                "confirm",
+                reference=op.reference,
+                authorization=authorization,
+                challenge_passed=op.params["challenge_passed"],
+            )
+        )
+    if op.kind == Kind.VOID:
+        return _call(lambda: processor_call("void", reference=op.reference, authorization=authorization))
+    # capture and refund: an amount of the authorization
+    return _call(
+        lambda: processor_call(op.kind, reference=op.reference, authorization=authorization, amount=amount)
+    )
 
 
 def _token(payment: Payment) -> str:
@@ -377,6 +414,9 @@ def payment_create(
     Raises ``CardError`` (402, with ``decline_code`` and the failed payment's id) on a decline,
     after the failed payment is committed.
     """
+    resumed = _resume(merchant_pk=merchant.pk)
+    if resumed is not None:
+        return _resumed_after(resumed.payment_id)
     sources = [s for s in (payment_method_id, card, source_account_id) if s]
     if len(sources) != 1:
         raise InvalidRequestError(
@@ -452,10 +492,7 @@ def payment_create(
 
     payment, op = begin()
     if op is not None:
-        outcome = _call(
-            op,
-            lambda: processor_call("authorize", reference=op.reference, token=_token(payment), amount=amount),
-        )
+        outcome = _send(op, payment)
         if outcome != "timeout":
             payment = _operation_apply(operation=op, result=outcome) or _payment_read(payment.pk)
     return _after(payment)
@@ -647,16 +684,10 @@ def payment_confirm(*, payment: Payment, challenge_passed: bool) -> Payment:
         _transition(locked, action=Action.CONFIRM, target=Status.PROCESSING)
         return op
 
+    if _resume(merchant_pk=payment.merchant_id) is not None:
+        return _resumed_after(payment.pk)
     op = begin()
-    outcome = _call(
-        op,
-        lambda: processor_call(
-            "confirm",
-            reference=op.reference,
-            authorization=payment.processor_authorization,
-            challenge_passed=challenge_passed,
-        ),
-    )
+    outcome = _send(op, payment)
     confirmed = None
     if outcome != "timeout":
         confirmed = _operation_apply(operation=op, result=outcome)
@@ -796,15 +827,7 @@ def _capture_run(*, payment_pk: int, amount: Money | None) -> Payment:
     payment, op = begin()
     if op is None:
         return payment
-    outcome = _call(
-        op,
-        lambda: processor_call(
-            "capture",
-            reference=op.reference,
-            authorization=payment.processor_authorization,
-            amount=_money(payment, op.amount),
-        ),
-    )
+    outcome = _send(op, payment)
     if outcome == "timeout":
         return payment
     captured = _operation_apply(operation=op, result=outcome)
@@ -833,6 +856,8 @@ def _network_dispute(payment: Payment, result: ProcessorResult) -> bool:
 
 def payment_capture(*, payment: Payment, amount: Money | None = None) -> Payment:
     """Capture all or part of an authorized payment; the rest of the authorization is released."""
+    if _resume(merchant_pk=payment.merchant_id) is not None:
+        return _resumed_after(payment.pk)
     return _after(_capture_run(payment_pk=payment.pk, amount=amount))
 
 
@@ -869,24 +894,23 @@ def _void_run(
     actor_id: str | None = None,
 ) -> None:
     @ledger_atomic
-    def begin() -> ProcessorOperation | None:
+    def begin() -> tuple[Payment, ProcessorOperation | None]:
         payment = _locked_for(payment_pk=payment_pk, action=action)
         if payment.hold_id or not payment.processor_authorization:
             _canceled(payment, action=action, reason=reason, actor_type=actor_type, actor_id=actor_id)
-            return None
+            return payment, None
         op = _operation_begin(
             payment, kind=Kind.VOID, params={"from_status": payment.status, "reason": reason}
         )
         _transition(
             payment, action=action, target=Status.PROCESSING, actor_type=actor_type, actor_id=actor_id
         )
-        return op
+        return payment, op
 
-    op = begin()
+    payment, op = begin()
     if op is None:
         return
-    authorization = Payment.objects.values_list("processor_authorization", flat=True).get(pk=payment_pk)
-    outcome = _call(op, lambda: processor_call("void", reference=op.reference, authorization=authorization))
+    outcome = _send(op, payment)
     if outcome != "timeout":
         _operation_apply(operation=op, result=outcome)
         if outcome is None:
@@ -895,7 +919,8 @@ def _void_run(
 
 def payment_cancel(*, payment: Payment, reason: str = "requested_by_customer") -> Payment:
     """Void an uncaptured payment (``requires_action``, ``requires_review`` or ``requires_capture``)."""
-    _void_run(payment_pk=payment.pk, action=Action.CANCEL, reason=reason)
+    if _resume(merchant_pk=payment.merchant_id) is None:
+        _void_run(payment_pk=payment.pk, action=Action.CANCEL, reason=reason)
     return _payment_read(payment.pk)
 
 
@@ -970,7 +995,63 @@ def payment_review_decline(*, payment_id: str, operator_id: str) -> Payment:
 
 
 def _ask(op: ProcessorOperation) -> ProcessorResult | str | None:
-    return _call(op, lambda: processor_call("status", reference=op.reference))
+    return _call(lambda: processor_call("status", reference=op.reference))
+
+
+def _operation_finish(op: ProcessorOperation, outcome: ProcessorResult | str | None) -> Payment | None:
+    """Apply a known outcome of ``op`` and what the network reported with it; ``None`` when the
+    outcome is unknown (a timeout) or was applied already."""
+    if outcome == "timeout":
+        return None
+    payment = _operation_apply(operation=op, result=outcome)
+    if payment is not None and outcome is not None and op.kind == Kind.CAPTURE:
+        _network_dispute(payment, outcome)
+    return payment
+
+
+# Operations after which "not sent" returns the payment to where it was: the caller hears 503
+# and may try again; after an authorization or a refund "not sent" is a final answer.
+_RETRIED_WHEN_NOT_SENT = frozenset({Kind.CONFIRM, Kind.CAPTURE, Kind.VOID})
+
+
+def _resume(*, merchant_pk: int) -> ProcessorOperation | None:
+    """Resume a keyed request a previous attempt of which committed an operation and died.
+
+    The operation is the key's recovery point (``paysys.idempotency``). Still pending, it is
+    sent again under its reference (the processor answers a reference it has seen with its
+    first result, and does now what it never received) and applied. Returns it, for the use
+    case to go on from its payment's state; ``None`` for a first attempt, or when the request
+    is to run afresh (the processor never received an operation that may be tried again).
+    """
+    reference = idempotency_resume_point()
+    if not reference:
+        return None
+    op = (
+        ProcessorOperation.objects.select_related("payment__payment_method")
+        .filter(reference=reference, payment__merchant_id=merchant_pk)
+        .first()
+    )
+    if op is None:
+        return None
+    if op.status == OpStatus.PENDING:
+        outcome = _send(op, op.payment)
+        _operation_finish(op, outcome)
+        if outcome is None and op.kind in _RETRIED_WHEN_NOT_SENT:
+            raise ServiceUnavailableError(
+                "The processor is unavailable; try again.", payment=op.payment.public_id
+            )
+        return op
+    if op.status == OpStatus.NOT_SENT and op.kind in _RETRIED_WHEN_NOT_SENT:
+        return None
+    return op
+
+
+def _resumed_after(payment_pk: int) -> Payment:
+    """``_after`` for a resumed request; the payment as it is when another actor (the resolver,
+    an operator) is moving it meanwhile."""
+    with contextlib.suppress(PaymentUnexpectedStateError):
+        return _after(_payment_read(payment_pk))
+    return _payment_read(payment_pk)
 
 
 def payments_resolve_processing(*, min_age: timedelta = RESOLVE_MIN_AGE, limit: int = RESOLVE_BATCH) -> dict:
@@ -989,12 +1070,10 @@ def payments_resolve_processing(*, min_age: timedelta = RESOLVE_MIN_AGE, limit: 
         if answer == "timeout":
             counts["unknown"] += 1
             continue
-        payment = _operation_apply(operation=op, result=answer)
+        payment = _operation_finish(op, answer)
         if payment is None:
             continue
         counts["not_sent" if answer is None else "resolved"] += 1
-        if answer is not None and op.kind == Kind.CAPTURE:
-            _network_dispute(payment, answer)
         if answer is not None and op.kind in {Kind.AUTHORIZE, Kind.CONFIRM}:
             # A decline is recorded on the payment; there is no caller to tell.
             with contextlib.suppress(CardError, ServiceUnavailableError, PaymentUnexpectedStateError):
@@ -1160,19 +1239,12 @@ def refund_create(
         )
         return refund, op
 
+    resumed = _resume(merchant_pk=payment.merchant_id)
+    if resumed is not None:
+        return Refund.objects.select_related("payment").get(pk=resumed.refund_id)
     refund, op = begin()
     if op is not None:
-        outcome = _call(
-            op,
-            lambda: processor_call(
-                "refund",
-                reference=op.reference,
-                authorization=payment.processor_authorization,
-                amount=Money(op.amount, payment.currency),
-            ),
-        )
-        if outcome != "timeout":
-            _operation_apply(operation=op, result=outcome)
+        _operation_finish(op, _send(op, payment))
     return Refund.objects.select_related("payment").get(pk=refund.pk)
 
 

@@ -7,6 +7,10 @@ to retry. ``status(reference=...)`` asks again about an operation whose answer w
 timeout): it returns the recorded result, or ``None`` when the processor never received the
 operation, which is the only case in which paysys may conclude that nothing happened.
 
+``settlement_report(date=...)`` is the processor's settlement file for a day (UTC): one line
+per operation it performed (``ReportLine``), whatever paysys heard of it; processor
+reconciliation (``payments.reconciliation``) matches it against paysys' records.
+
 Errors: ``ProcessorTimeoutError`` means the outcome is unknown (the operation may have been
 done); ``ProcessorUnavailableError`` means the call certainly did not happen (refused,
 5xx before acting, or the circuit breaker is open). Card declines are not errors: they are
@@ -15,6 +19,8 @@ results with ``status == "declined"`` and a ``decline_code``.
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from moneyed import Money
@@ -77,6 +83,18 @@ class ProcessorResult:
         )
 
 
+@dataclass(frozen=True)
+class ReportLine:
+    """One operation the processor performed, as its settlement file lists it."""
+
+    reference: str
+    kind: str  # authorize, confirm, capture, void, refund
+    amount: Decimal | None  # None for operations without an amount (confirm, void)
+    currency: str  # "" with no amount
+    status: OperationStatus
+    performed_at: datetime
+
+
 class Processor(ABC):
     """A card network seen from paysys. ``timeout`` is in seconds for every call."""
 
@@ -107,3 +125,6 @@ class Processor(ABC):
 
     @abstractmethod
     def status(self, *, reference: str, timeout: float) -> ProcessorResult | None: ...
+
+    @abstractmethod
+    def settlement_report(self, *, date: date, timeout: float) -> list[ReportLine]: ...

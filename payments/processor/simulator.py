@@ -9,7 +9,9 @@ token; the number itself is dropped at the end of the request.
 
 The simulator keeps its own records (operations by reference, authorizations) in the Django
 cache, so a web process and a Celery worker see the same "network" (Redis when configured).
-A repeated reference answers with the first result and does nothing twice.
+A repeated reference answers with the first result and does nothing twice. Each operation
+performed is also listed in the day's settlement report (``settlement_report``), as a
+processor's settlement file would list it.
 
 Fault injection, from settings (read on every call):
 ``PAYSYS_PROCESSOR_SIMULATOR_LATENCY_MS`` delays each answer; ``..._FAILURE_RATE`` refuses a
@@ -21,9 +23,12 @@ A latency at or above the call's timeout is a timeout as well.
 import random
 import secrets
 import time
+from datetime import date, datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 from moneyed import Money
 
 from payments.cards import CardData
@@ -33,6 +38,7 @@ from payments.processor.base import (
     ProcessorResult,
     ProcessorTimeoutError,
     ProcessorUnavailableError,
+    ReportLine,
 )
 
 APPROVE = "approve"
@@ -71,6 +77,9 @@ TOKEN_PREFIX = "simtok"  # noqa: S105 - a label, not a secret
 STATE_TTL_SECONDS = 30 * 24 * 3600
 _OP_KEY = "paysys:sim:op:{}"
 _AUTH_KEY = "paysys:sim:auth:{}"
+# A day's report: a counter of its lines, and each line under its number (1, 2, …).
+_REPORT_COUNT_KEY = "paysys:sim:report:{}:count"
+_REPORT_LINE_KEY = "paysys:sim:report:{}:{}"
 _rng = random.Random()
 
 
@@ -113,11 +122,24 @@ class SimulatorProcessor(Processor):
         return ProcessorResult.from_dict(data) if data else None
 
     @staticmethod
-    def _record(result: ProcessorResult) -> ProcessorResult:
+    def _record(result: ProcessorResult, *, kind: str, amount: Money | None) -> ProcessorResult:
         # add(), not set(): if two calls with one reference race, the first record wins.
-        if cache.add(_OP_KEY.format(result.reference), result.as_dict(), timeout=STATE_TTL_SECONDS):
-            return result
-        return SimulatorProcessor._recorded(result.reference) or result
+        if not cache.add(_OP_KEY.format(result.reference), result.as_dict(), timeout=STATE_TTL_SECONDS):
+            return SimulatorProcessor._recorded(result.reference) or result
+        now = timezone.now()
+        day = now.date().isoformat()
+        count_key = _REPORT_COUNT_KEY.format(day)
+        cache.add(count_key, 0, timeout=STATE_TTL_SECONDS)
+        line = {
+            "reference": result.reference,
+            "kind": kind,
+            "amount": "" if amount is None else str(amount.amount),
+            "currency": "" if amount is None else amount.currency.code,
+            "status": result.status.value,
+            "performed_at": now.isoformat(),
+        }
+        cache.set(_REPORT_LINE_KEY.format(day, cache.incr(count_key)), line, timeout=STATE_TTL_SECONDS)
+        return result
 
     @staticmethod
     def _auth(authorization: str) -> dict | None:
@@ -127,10 +149,12 @@ class SimulatorProcessor(Processor):
     def _auth_save(authorization: str, data: dict) -> None:
         cache.set(_AUTH_KEY.format(authorization), data, timeout=STATE_TTL_SECONDS)
 
-    def _run(self, reference: str, timeout: float, act) -> ProcessorResult:
+    def _run(
+        self, reference: str, timeout: float, act, *, kind: str, amount: Money | None = None
+    ) -> ProcessorResult:
         self._before()
         existing = self._recorded(reference)
-        result = existing or self._record(act())
+        result = existing or self._record(act(), kind=kind, amount=amount)
         return self._answer(result, timeout=timeout)
 
     @staticmethod
@@ -170,7 +194,7 @@ class SimulatorProcessor(Processor):
                 risk_score=ELEVATED_RISK_SCORE if behaviour == ELEVATED_RISK else NORMAL_RISK_SCORE,
             )
 
-        return self._run(reference, timeout, act)
+        return self._run(reference, timeout, act, kind="authorize", amount=amount)
 
     def confirm(
         self, *, reference: str, authorization: str, challenge_passed: bool, timeout: float
@@ -192,7 +216,7 @@ class SimulatorProcessor(Processor):
                 risk_score=NORMAL_RISK_SCORE,
             )
 
-        return self._run(reference, timeout, act)
+        return self._run(reference, timeout, act, kind="confirm")
 
     def capture(
         self, *, reference: str, authorization: str, amount: Money, timeout: float
@@ -211,7 +235,7 @@ class SimulatorProcessor(Processor):
                 dispute_reason=DISPUTE_REASON if auth["behaviour"] == DISPUTE else "",
             )
 
-        return self._run(reference, timeout, act)
+        return self._run(reference, timeout, act, kind="capture", amount=amount)
 
     def void(self, *, reference: str, authorization: str, timeout: float) -> ProcessorResult:
         def act() -> ProcessorResult:
@@ -224,7 +248,7 @@ class SimulatorProcessor(Processor):
                 reference=reference, status=OperationStatus.SUCCEEDED, authorization=authorization
             )
 
-        return self._run(reference, timeout, act)
+        return self._run(reference, timeout, act, kind="void")
 
     def refund(self, *, reference: str, authorization: str, amount: Money, timeout: float) -> ProcessorResult:
         def act() -> ProcessorResult:
@@ -235,7 +259,7 @@ class SimulatorProcessor(Processor):
                 reference=reference, status=OperationStatus.SUCCEEDED, authorization=authorization
             )
 
-        return self._run(reference, timeout, act)
+        return self._run(reference, timeout, act, kind="refund", amount=amount)
 
     def status(self, *, reference: str, timeout: float) -> ProcessorResult | None:
         self._before()
@@ -243,3 +267,21 @@ class SimulatorProcessor(Processor):
         if recorded is None:
             return None
         return self._answer(recorded, timeout=timeout)
+
+    def settlement_report(self, *, date: date, timeout: float) -> list[ReportLine]:
+        self._before()
+        day = date.isoformat()
+        count = cache.get(_REPORT_COUNT_KEY.format(day)) or 0
+        keys = [_REPORT_LINE_KEY.format(day, number) for number in range(1, count + 1)]
+        stored = cache.get_many(keys)
+        return [
+            ReportLine(
+                reference=line["reference"],
+                kind=line["kind"],
+                amount=Decimal(line["amount"]) if line["amount"] else None,
+                currency=line["currency"],
+                status=OperationStatus(line["status"]),
+                performed_at=datetime.fromisoformat(line["performed_at"]),
+            )
+            for line in (stored[key] for key in keys if key in stored)
+        ]

@@ -1,10 +1,15 @@
 """Stored Idempotency-Key outcomes; see ``paysys.idempotency.services`` for the protocol."""
 
 from django.db import models
+from django.db.models import Q
 
 
 class IdempotencyKey(models.Model):
-    """A completed request's response, written in the same transaction as the request's changes."""
+    """A request's recovery point while it runs through the processor, then its response.
+
+    A row without a response is a request that committed work before calling an outside
+    system (the processor) and has not finished: ``recovery_point`` names where a retry resumes.
+    """
 
     # The merchant's public id (``mer_…``): keys are scoped per merchant. A plain string,
     # because the platform knows nothing of the merchants app.
@@ -14,8 +19,10 @@ class IdempotencyKey(models.Model):
     fingerprint = models.CharField(max_length=64)
     method = models.CharField(max_length=8)
     path = models.CharField(max_length=500)
-    response_status = models.PositiveSmallIntegerField()
-    response_body = models.BinaryField()
+    # Opaque to the platform: written by the domain service at each checkpoint.
+    recovery_point = models.CharField(max_length=200, blank=True, default="")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(null=True, blank=True)
     response_content_type = models.CharField(max_length=100, blank=True, default="")
     created = models.DateTimeField(db_index=True)
 
@@ -24,7 +31,12 @@ class IdempotencyKey(models.Model):
             models.UniqueConstraint(
                 fields=["merchant", "key"], name="idempotency_idempotencykey_merchant_key_unique"
             ),
+            models.CheckConstraint(
+                condition=Q(response_status__isnull=True, response_body__isnull=True)
+                | Q(response_status__isnull=False, response_body__isnull=False),
+                name="idempotency_idempotencykey_response_whole",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.merchant}:{self.key} ({self.response_status})"
+        return f"{self.merchant}:{self.key} ({self.response_status or self.recovery_point})"

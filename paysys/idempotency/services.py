@@ -1,29 +1,44 @@
 """Idempotency-Key: a POST retried with the same key runs once and replays its response.
 
-Protocol, per (merchant, key), in one database transaction:
+Protocol, per (merchant, key):
 
 1. **Look up and lock.** A stored response for the key is replayed if the request's
    fingerprint (SHA-256 of method, path and canonical JSON body) matches it, else the request
-   is a 422. With none stored, the request takes a transaction-scoped advisory lock on the key
-   (PostgreSQL, ``idempotency_key_begin``); a second request with the key while the first holds
-   it gets a 409 at once.
-2. **Run and store.** The view runs with the connection in Django's manual transaction mode
-   (autocommit off, no outer ``atomic``): domain services open ``atomic(durable=True)``, so
-   their blocks run as savepoints of this transaction and their ``on_commit`` hooks fire after
-   the single commit. The rendered response is inserted as the key's row and the transaction
-   commits once: the business write and the stored response commit together or not at all.
-   A run the database refused mid-way (a statement raised outside any savepoint, which aborts
-   the transaction) wrote nothing that can commit: it is rolled back and its error response is
-   stored in a transaction of its own.
-3. **Crash.** If the process dies mid-run, PostgreSQL rolls everything back and releases the
-   lock: nothing of the request remains, and a retry with the same key runs it afresh, once.
-4. A 5xx outcome is not stored: the run is rolled back and a retry may run afresh. Everything
-   below 500 (201, 400, 402, 404, 409 …) is stored and replayed byte for byte.
+   is a 422 (also while a row without a response, a recovery point, is stored). Otherwise the
+   request takes the key's advisory lock (PostgreSQL, ``idempotency_key_begin``, transaction
+   level); a second request with the key while the first holds it gets a 409 at once.
+2. **Run.** The view runs with the connection in Django's manual transaction mode (autocommit
+   off, no outer ``atomic``): domain services open ``atomic(durable=True)``, so their blocks run
+   as savepoints of the request's transaction and their ``on_commit`` hooks fire after its
+   commit. A request that calls nothing outside the database (a transfer) commits once, at
+   step 4: the business write and the stored response commit together or not at all.
+3. **Checkpoint before an outside call.** A service about to call a system whose effect no
+   rollback can undo (the processor) first calls ``idempotency_checkpoint(recovery_point=...)``
+   from outside its atomic blocks: the request takes the key's lock at session level (so it
+   outlives the commits and dies with the process), writes the key's row without a response but
+   with the recovery point (an opaque string the service chooses: payments name the processor
+   operation about to be sent), and commits what it did so far; the commit's hooks run. The
+   outside call then runs with no transaction open, and what it answers is applied in the next
+   phase. A retry that finds a row without a response, once it holds the lock, runs the view
+   again with ``idempotency_resume_point()`` naming that point, and the service resumes there
+   instead of starting over (payments re-send the operation under its reference; the processor
+   answers a reference it has seen with its first result). What nobody retries is finished by
+   the domain's own recovery (``payments_resolve_processing``).
+4. **Store.** The rendered response is written into the key's row (inserted, or the recovery
+   point's row completed) and the transaction commits; a checkpointed request then releases
+   its session lock. A run the database refused mid-way (a statement raised outside any
+   savepoint, which aborts the transaction) is rolled back to its last commit and its error
+   response stored in a transaction of its own. A 5xx outcome is not stored: the run is
+   rolled back to its last commit and a retry runs afresh, or resumes from its checkpoint.
+   Everything below 500 (201, 400, 402, 404, 409 …) is stored and replayed byte for byte.
+5. **Crash.** If the process dies, PostgreSQL rolls back the open phase and, as the session
+   ends, releases the lock: a retry runs afresh (no checkpoint was committed) or resumes.
 
 The unique constraint ``idempotency_idempotencykey_merchant_key_unique`` stays the arbiter: a
-row that appeared anyway between the lookup and the insert (SQLite has no advisory locks;
+response that appeared anyway between the lookup and the write (SQLite has no advisory locks;
 its writers are serialised instead) rolls the run back with a 409, and the retry replays.
-Inside a caller's transaction (a test case, a script) the run simply joins it.
+Inside a caller's transaction (a test case, a script) the run simply joins it and a
+checkpoint commits nothing.
 
 Rows are deleted after ``settings.PAYSYS_IDEMPOTENCY_RETENTION_HOURS`` (24 h) by the beat task
 ``paysys.idempotency.prune`` and ``manage.py prune_idempotency_keys``.
@@ -32,6 +47,8 @@ Rows are deleted after ``settings.PAYSYS_IDEMPOTENCY_RETENTION_HOURS`` (24 h) by
 import hashlib
 import json
 from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -101,17 +118,37 @@ def _in_use() -> IdempotencyKeyInUseError:
     )
 
 
+@dataclass
+class _Run:
+    """The keyed request running on this thread (step 2 on)."""
+
+    merchant: str
+    key: str
+    fingerprint: str
+    method: str
+    path: str
+    # The manual transaction is the request's own (not a caller's): checkpoints may commit.
+    manual: bool
+    # Where a previous attempt left off (step 3), "" for a first run.
+    resume_point: str = ""
+    # The key's lock is held at session level (taken by the first checkpoint).
+    session_locked: bool = False
+
+
+_running: ContextVar[_Run | None] = ContextVar("paysys_idempotency_run", default=None)
+
+
 def _begin(connection: BaseDatabaseWrapper, *, merchant: str, key: str) -> tuple[bool, IdempotencyKey | None]:
     """Step 1: whether this request may run the key (it holds the key's lock), and the stored row."""
     if connection.vendor != "postgresql":
         return True, IdempotencyKey.objects.filter(merchant=merchant, key=key).first()
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT locked, fingerprint, response_status, response_body, response_content_type "
+            "SELECT locked, fingerprint, response_status, response_body, response_content_type, recovery_point "
             "FROM idempotency_key_begin(%s, %s)",
             [merchant, key],
         )
-        locked, fingerprint, status, body, content_type = cursor.fetchone()
+        locked, fingerprint, status, body, content_type, recovery_point = cursor.fetchone()
     if fingerprint is None:
         return locked, None
     return locked, IdempotencyKey(
@@ -121,38 +158,76 @@ def _begin(connection: BaseDatabaseWrapper, *, merchant: str, key: str) -> tuple
         response_status=status,
         response_body=body,
         response_content_type=content_type,
+        recovery_point=recovery_point,
     )
 
 
-def _store(
+def _write(
     connection: BaseDatabaseWrapper,
+    run: _Run,
     *,
-    merchant: str,
-    key: str,
-    fingerprint: str,
-    method: str,
-    path: str,
-    response: HttpResponseBase,
+    recovery_point: str = "",
+    response: HttpResponseBase | None = None,
 ) -> bool:
-    """Step 2's insert; False if the key's row exists after all."""
+    """The key's row: a recovery point (step 3) or the response (step 4); False if a response
+    is stored already (another request's, step 1's arbiter)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {IdempotencyKey._meta.db_table} (merchant, key, fingerprint, method, path, "  # noqa: S608
-            "response_status, response_body, response_content_type, created) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (merchant, key) DO NOTHING RETURNING id",
+            f"INSERT INTO {IdempotencyKey._meta.db_table} AS k (merchant, key, fingerprint, method, path, "  # noqa: S608
+            "recovery_point, response_status, response_body, response_content_type, created) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (merchant, key) DO UPDATE SET "
+            "recovery_point = EXCLUDED.recovery_point, response_status = EXCLUDED.response_status, "
+            "response_body = EXCLUDED.response_body, response_content_type = EXCLUDED.response_content_type "
+            "WHERE k.response_status IS NULL AND k.fingerprint = EXCLUDED.fingerprint RETURNING k.id",
             [
-                merchant,
-                key,
-                fingerprint,
-                method.upper()[:8],
-                path[:500],
-                response.status_code,
-                response.content,
-                response.get("Content-Type", "")[:100],
+                run.merchant,
+                run.key,
+                run.fingerprint,
+                run.method.upper()[:8],
+                run.path[:500],
+                recovery_point,
+                None if response is None else response.status_code,
+                None if response is None else response.content,
+                "" if response is None else response.get("Content-Type", "")[:100],
                 timezone.now(),
             ],
         )
         return cursor.fetchone() is not None
+
+
+def _session_lock(connection: BaseDatabaseWrapper, run: _Run, *, take: bool) -> None:
+    if connection.vendor != "postgresql":
+        return
+    function = "pg_advisory_lock" if take else "pg_advisory_unlock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(idempotency_key_lock_id(%s, %s))", [run.merchant, run.key])
+    run.session_locked = take
+
+
+def idempotency_resume_point() -> str:
+    """Where a previous attempt of the running keyed request left off (step 3); "" otherwise."""
+    run = _running.get()
+    return run.resume_point if run is not None else ""
+
+
+def idempotency_checkpoint(*, recovery_point: str) -> None:
+    """Step 3: commit the running keyed request's work so far, with the point a retry resumes at.
+
+    Called right before an outside call whose effect no rollback can undo, outside any atomic
+    block. Without a key, or inside a caller's transaction, it does nothing.
+    """
+    run = _running.get()
+    if run is None or not run.manual:
+        return
+    connection = transaction.get_connection()
+    if not run.session_locked:
+        _session_lock(connection, run, take=True)
+    if not _write(connection, run, recovery_point=recovery_point):
+        raise _in_use()
+    connection.commit()
+    # The committed phase's on_commit hooks run now, in autocommit, as after any commit.
+    connection.set_autocommit(True)
+    connection.set_autocommit(False)
 
 
 def idempotent_run(
@@ -169,44 +244,44 @@ def idempotent_run(
     fingerprint = request_fingerprint(method=method, path=path, body=body)
     connection = transaction.get_connection()
     manual = not connection.in_atomic_block
+    run = _Run(merchant=merchant, key=key, fingerprint=fingerprint, method=method, path=path, manual=manual)
     if manual:
         connection.set_autocommit(False)
     committed = False
+    token = None
     try:
         locked, stored = _begin(connection, merchant=merchant, key=key)
-        if stored is not None:
-            if stored.fingerprint != fingerprint:
-                raise _mismatch()
+        if stored is not None and stored.fingerprint != fingerprint:
+            raise _mismatch()
+        if stored is not None and stored.response_status is not None:
             return _replay(stored)
         if not locked:
             raise _in_use()
+        run.resume_point = stored.recovery_point if stored is not None else ""
+        token = _running.set(run)
         response = execute()
         if response.status_code >= 500 or getattr(response, "streaming", False):
             return response
         if manual and connection.needs_rollback:
             # The database refused the run (a statement raised with no savepoint around it):
-            # none of it can commit. Roll it back and store the error response on its own.
+            # nothing since the last commit can commit. Roll it back and store the error response.
             connection.rollback()
-        if not _store(
-            connection,
-            merchant=merchant,
-            key=key,
-            fingerprint=fingerprint,
-            method=method,
-            path=path,
-            response=response,
-        ):
+        if not _write(connection, run, response=response):
             raise _in_use()
         if manual:
             connection.commit()
         committed = True
         return response
     finally:
+        if token is not None:
+            _running.reset(token)
         if manual:
             if not committed:
                 connection.rollback()
             # Turning autocommit back on runs the on_commit hooks of a committed run.
             connection.set_autocommit(True)
+            if run.session_locked:
+                _session_lock(connection, run, take=False)
 
 
 def idempotency_keys_prune(*, older_than: timedelta | None = None) -> int:

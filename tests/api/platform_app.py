@@ -12,6 +12,7 @@ from paysys.api.auth import ApiCaller
 from paysys.api.fields import MetadataField, StrictIntegerField
 from paysys.api.views import PaysysApiView
 from paysys.errors import AuthenticationError, ConflictError, PermissionDeniedError
+from paysys.idempotency.services import idempotency_checkpoint, idempotency_resume_point
 
 WRITE_KEY = "sk_test_" + "w" * 40
 READ_KEY = "sk_test_" + "r" * 40
@@ -47,22 +48,35 @@ class GroupInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     amount = StrictIntegerField(required=False)
     metadata = MetadataField()
-    fail = serializers.ChoiceField(choices=["none", "crash", "conflict"], default="none")
+    # crash_first: raise in a first attempt only; a resumed one goes on.
+    fail = serializers.ChoiceField(choices=["none", "crash", "crash_first", "conflict"], default="none")
+    # Commit the group as an idempotency checkpoint before going on (as a service does before
+    # calling the processor); a retry of the key resumes with that group.
+    checkpoint = serializers.BooleanField(default=False)
 
 
 class GroupCreateApi(PaysysApiView):
     def post(self, request):
         data = self.parse(GroupInput)
-        with transaction.atomic(durable=True):  # as a domain service would
-            group = Group.objects.create(name=f"{self.caller.merchant_id}:{data['name']}")
+        resumed = idempotency_resume_point()
+        if resumed:
+            group = Group.objects.get(pk=int(resumed.removeprefix("group:")))
+        else:
+            with transaction.atomic(durable=True):  # as a domain service would
+                group = Group.objects.create(name=f"{self.caller.merchant_id}:{data['name']}")
+        if data["checkpoint"]:
+            idempotency_checkpoint(recovery_point=f"group:{group.pk}")
         if gate["enabled"]:
             gate["entered"].set()
             gate["release"].wait(timeout=20)
-        if data["fail"] == "crash":
+        if data["fail"] == "crash" or (data["fail"] == "crash_first" and not resumed):
             raise RuntimeError("boom")
         if data["fail"] == "conflict":
             raise ConflictError("Not now.", code="not_now")
-        return self._group(group, status=201)
+        response = self._group(group, status=201)
+        if resumed:
+            response["Resumed-From"] = resumed
+        return response
 
     def get(self, request):
         from paysys.api.pagination import paginate

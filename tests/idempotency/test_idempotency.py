@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -175,3 +175,65 @@ def test_prune_deletes_keys_older_than_the_retention(platform_api):
         )
     assert idempotency_keys_prune() == 1
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_checkpoint_commits_the_work_and_a_retry_resumes_there(platform_api):
+    body = {"name": "a", "checkpoint": True, "fail": "crash_first"}
+    assert post(body).status_code == 500
+    # The work before the checkpoint committed, with the point a retry resumes at.
+    group = Group.objects.get()
+    row = IdempotencyKey.objects.get()
+    assert (row.recovery_point, row.response_status, row.response_body) == (f"group:{group.pk}", None, None)
+    assert post({"name": "b", "checkpoint": True}).status_code == 422
+    resumed = post(body)
+    assert resumed.status_code == 201
+    assert resumed["Resumed-From"] == f"group:{group.pk}"
+    assert json.loads(resumed.content)["id"] == group.pk
+    assert Group.objects.count() == 1
+    replay = post(body)
+    assert (replay.status_code, replay.content, replay["Idempotent-Replayed"]) == (
+        201,
+        resumed.content,
+        "true",
+    )
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.django_db(transaction=True)
+def test_a_request_past_its_checkpoint_keeps_the_key_until_it_ends(platform_api):
+    """The checkpoint's commit ends the transaction, not the hold on the key (session level)."""
+    platform_api.gate.update(enabled=True)
+    body = {"name": "a", "checkpoint": True}
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        slow = pool.submit(_in_thread, lambda: post(body))
+        assert platform_api.gate["entered"].wait(timeout=20)
+        platform_api.gate["enabled"] = False
+        assert IdempotencyKey.objects.filter(response_status__isnull=True).count() == 1
+        second = _in_thread(lambda: post(body))
+        assert (second.status_code, second.json()["error"]["code"]) == (409, "idempotency_key_in_use")
+        assert _in_thread(lambda: post({**body, "name": "b"})).status_code == 422
+        platform_api.gate["release"].set()
+        first = slow.result(timeout=30)
+    assert first.status_code == 201
+    assert "Resumed-From" not in first
+    assert post(body).content == first.content
+    assert Group.objects.count() == 1
+    # Released at the end: no session of this database holds an advisory lock any more.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+        assert cursor.fetchone()[0] == 0
+
+
+@pytest.mark.django_db
+def test_a_stored_response_has_both_status_and_body(platform_api):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        IdempotencyKey.objects.create(
+            merchant="mer_a",
+            key="half",
+            method="POST",
+            path="/p",
+            fingerprint="f",
+            response_status=201,
+            created=timezone.now(),
+        )
