@@ -93,6 +93,7 @@ from django.db.models import Q
 from django.utils import timezone
 from moneyed import Money
 
+from accounts.checks import ledger_checks
 from accounts.errors import (
     AccountNotEmptyError,
     CurrencyMismatchError,
@@ -1513,10 +1514,13 @@ def ledger_verify(*, store: bool = False) -> LedgerVerificationResult:
     The checks: each transaction sums to zero per currency; each account's stored balance
     (base + shards) equals the sum of its entries; each currency's balances sum to zero; no
     account without overdraft is below zero; ``pending`` equals the open holds; entries are in
-    their account's currency. With ``store`` the result is kept as a ``LedgerVerification`` row.
+    their account's currency. Then the checks other apps registered (``accounts.checks``: the
+    processor reconciliation's unresolved breaks). With ``store`` the result is kept as a
+    ``LedgerVerification`` row.
     """
     started = time.monotonic()
     checks = _verify_checks()
+    registered = ledger_checks()
     failures: list[dict[str, Any]] = []
     outermost = not connection.in_atomic_block
     with transaction.atomic(durable=True), connection.cursor() as cursor:
@@ -1528,10 +1532,12 @@ def ledger_verify(*, store: bool = False) -> LedgerVerificationResult:
                 continue
             cursor.execute(sql)
             failures += [{"check": name, **row} for row in _rows_as_dicts(cursor, VERIFY_MAX_ROWS_PER_CHECK)]
+        for name, check in registered.items():
+            failures += [{"check": name, **row} for row in check()[:VERIFY_MAX_ROWS_PER_CHECK]]
         cursor.execute(checks["summary"])
         accounts, transactions, entries = cursor.fetchone()
     summary = {
-        "checks": [name for name in checks if name != "summary"],
+        "checks": [name for name in checks if name != "summary"] + list(registered),
         "accounts": accounts,
         "transactions": transactions,
         "entries": entries,

@@ -3,7 +3,15 @@
 from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
-from payments.models import BlocklistEntry, Dispute, Payment, PaymentMethod, ProcessorOperation, Refund
+from payments.models import (
+    BlocklistEntry,
+    Dispute,
+    Payment,
+    PaymentMethod,
+    ProcessorBreak,
+    ProcessorOperation,
+    Refund,
+)
 from payments.services import (
     dispute_close,
     dispute_open,
@@ -11,6 +19,7 @@ from payments.services import (
     payment_review_approve,
     payment_review_decline,
 )
+from paysys.audit.admin_tools import ReadOnlyAdminMixin
 from paysys.errors import PaysysError
 
 
@@ -190,3 +199,12 @@ class BlocklistEntryAdmin(SimpleHistoryAdmin):
     list_display = ("kind", "value", "reason", "created")
     list_filter = ("kind",)
     search_fields = ("value",)
+
+
+@admin.register(ProcessorBreak)
+class ProcessorBreakAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read only: breaks are written by ``reconcile_processor`` and resolved by its next run."""
+
+    list_display = ("date", "kind", "reference", "resolved_at", "created")
+    list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter), "date")
+    search_fields = ("reference",)

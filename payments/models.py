@@ -289,6 +289,54 @@ class ProcessorOperation(models.Model):
         return f"{self.reference} {self.status}"
 
 
+class ProcessorBreak(models.Model):
+    """A difference between the processor's report of a day and paysys' processor operations.
+
+    Written by ``payments.reconciliation.processor_reconcile``; a later run of the same day
+    that no longer finds the difference marks it resolved. Operators read them in the admin,
+    and ``verify_ledger`` names the unresolved ones.
+    """
+
+    class Kind(models.TextChoices):
+        UNKNOWN_AT_PAYSYS = "unknown_at_paysys"  # the processor performed it; paysys has no operation
+        UNKNOWN_AT_PROCESSOR = "unknown_at_processor"  # answered at paysys; not in the report
+        AMOUNT_DIFFERS = "amount_differs"
+        STATE_DIFFERS = "state_differs"  # e.g. pending or not_sent at paysys, performed there
+
+    date = models.DateField()
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    reference = models.CharField(max_length=REFERENCE_MAX_LENGTH)
+    operation = models.ForeignKey(
+        ProcessorOperation, null=True, blank=True, on_delete=models.PROTECT, related_name="breaks"
+    )
+    # What each side recorded: kind, amount, currency, status (and the processor's time).
+    paysys = models.JSONField(default=dict, blank=True)
+    processor = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        indexes = [
+            models.Index(fields=["date"], condition=Q(resolved_at__isnull=True), name="payments_break_open")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["date", "reference", "kind"],
+                name="payments_processorbreak_date_reference_kind_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    kind__in=["unknown_at_paysys", "unknown_at_processor", "amount_differs", "state_differs"]
+                ),
+                name="payments_processorbreak_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.kind} {self.reference}"
+
+
 class Refund(models.Model):
     class RefundStatus(models.TextChoices):
         PENDING = "pending"

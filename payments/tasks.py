@@ -1,7 +1,11 @@
 """Celery tasks of payments: thin wrappers over its services (beat runs them)."""
 
-from celery import shared_task
+from datetime import date, timedelta
 
+from celery import shared_task
+from django.utils import timezone
+
+from payments.reconciliation import processor_reconcile
 from payments.services import payments_expire_authorizations, payments_resolve_processing
 
 
@@ -15,3 +19,10 @@ def payments_resolve_processing_task() -> dict:
 def payments_expire_authorizations_task() -> int:
     """Void uncaptured authorizations older than PAYSYS_AUTHORIZATION_TTL_DAYS."""
     return payments_expire_authorizations()
+
+
+@shared_task(name="paysys.payments.processor_reconcile", ignore_result=True)
+def processor_reconcile_task(day: str | None = None) -> dict:
+    """Nightly: match the processor's report of ``day`` (ISO date; yesterday, UTC, by default)."""
+    when = date.fromisoformat(day) if day else timezone.now().date() - timedelta(days=1)
+    return processor_reconcile(date=when)

@@ -174,6 +174,14 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "paysys.payments.expire_authorizations",
         "schedule": 3600.0,
     },
+    # Payments: match yesterday's processor report against processor operations, nightly
+    # (after the resolver has had the day); a run missed by more than an hour is skipped, not
+    # queued behind the next.
+    "paysys.payments.processor_reconcile": {
+        "task": "paysys.payments.processor_reconcile",
+        "schedule": crontab(hour=1, minute=15),
+        "options": {"expires": 3600},
+    },
     # <beat-entries: each app adds its own entries above this line>
 }
 

@@ -16,6 +16,7 @@ from payments.processor.base import (
     ProcessorResult,
     ProcessorTimeoutError,
     ProcessorUnavailableError,
+    ReportLine,
 )
 from payments.processor.breaker import CircuitBreaker
 
@@ -28,6 +29,7 @@ __all__ = [
     "ProcessorResult",
     "ProcessorTimeoutError",
     "ProcessorUnavailableError",
+    "ReportLine",
     "breaker",
     "processor_call",
     "processor_get",

@@ -3,10 +3,10 @@ worker SIGKILLed mid-burst; every key is retried until it has its answer.
 
 Afterwards each key has exactly one payment; the processor (the simulator, whose records live
 in Redis, shared with the server) performed exactly one authorization and at most one capture
-for each payment, every one of its operations is a ``ProcessorOperation`` paysys knows, and the
-ledger verifies. Before the idempotency checkpoint, a worker killed during the processor call
-rolled its payment back while the processor kept the authorization (and sometimes the
-capture): the retry charged the card again.
+for each payment, every one of its operations is a ``ProcessorOperation`` paysys knows,
+processor reconciliation finds no break, and the ledger verifies. Before the idempotency
+checkpoint, a worker killed during the processor call rolled its payment back while the
+processor kept the authorization (and sometimes the capture): the retry charged the card again.
 """
 
 import os
@@ -25,6 +25,7 @@ from django.utils import timezone
 from accounts.services import ledger_verify
 from payments.models import Payment, ProcessorOperation
 from payments.processor import breaker, processor_get
+from payments.reconciliation import processor_reconcile
 from payments.services import payments_resolve_processing
 from tests.api.helpers import tenant_create
 from tests.gunicorn_server import free_port, server_kill, server_start, server_workers
@@ -121,5 +122,6 @@ def test_a_worker_killed_mid_burst_never_charges_a_card_twice(settings):
     assert {pay: per_payment[(pay, "authorize")] for pay in paid.values()} == dict.fromkeys(paid.values(), 1)
     assert {pay: per_payment[(pay, "capture")] for pay in paid.values()} == dict.fromkeys(paid.values(), 1)
     assert set(ProcessorOperation.objects.values_list("status", flat=True)) == {"succeeded"}
+    assert processor_reconcile(date=timezone.now().date())["breaks"] == 0
     result = ledger_verify()
     assert result.ok, result.failures

@@ -27,3 +27,15 @@ def test_verify_ledger_runs_once_a_night():
     fires = [t for t in fires if t.hour in schedule.hour and t.minute in schedule.minute]
     assert len(fires) == 1
     assert fires[0].hour < 6
+
+
+def test_processor_reconciliation_runs_once_a_night_and_expires_before_the_next():
+    entry = settings.CELERY_BEAT_SCHEDULE["paysys.payments.processor_reconcile"]
+    assert entry["task"] == "paysys.payments.processor_reconcile"
+    schedule = entry["schedule"]
+    start = datetime(2026, 12, 3, tzinfo=UTC)
+    fires = [start + timedelta(minutes=m) for m in range(24 * 60)]
+    fires = [t for t in fires if t.hour in schedule.hour and t.minute in schedule.minute]
+    assert len(fires) == 1
+    assert fires[0].hour < 6
+    assert 0 < entry["options"]["expires"] < timedelta(days=1).total_seconds()
