@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpResponse, HttpResponseBase
 from django.utils import timezone
@@ -131,6 +131,8 @@ class _Run:
     manual: bool
     # Where a previous attempt left off (step 3), "" for a first run.
     resume_point: str = ""
+    # The last recovery point committed (kept in the row with the response).
+    recovery_point: str = ""
     # The key's lock is held at session level (taken by the first checkpoint).
     session_locked: bool = False
 
@@ -162,15 +164,9 @@ def _begin(connection: BaseDatabaseWrapper, *, merchant: str, key: str) -> tuple
     )
 
 
-def _write(
-    connection: BaseDatabaseWrapper,
-    run: _Run,
-    *,
-    recovery_point: str = "",
-    response: HttpResponseBase | None = None,
-) -> bool:
-    """The key's row: a recovery point (step 3) or the response (step 4); False if a response
-    is stored already (another request's, step 1's arbiter)."""
+def _write(connection: BaseDatabaseWrapper, run: _Run, *, response: HttpResponseBase | None = None) -> bool:
+    """The key's row: the recovery point (step 3), with the response (step 4) once there is
+    one; False if a response is stored already (another request's, step 1's arbiter)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {IdempotencyKey._meta.db_table} AS k (merchant, key, fingerprint, method, path, "  # noqa: S608
@@ -178,14 +174,14 @@ def _write(
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (merchant, key) DO UPDATE SET "
             "recovery_point = EXCLUDED.recovery_point, response_status = EXCLUDED.response_status, "
             "response_body = EXCLUDED.response_body, response_content_type = EXCLUDED.response_content_type "
-            "WHERE k.response_status IS NULL AND k.fingerprint = EXCLUDED.fingerprint RETURNING k.id",
+            "WHERE k.response_status IS NULL AND k.fingerprint = EXCLUDED.fingerprint RETURNING id",
             [
                 run.merchant,
                 run.key,
                 run.fingerprint,
                 run.method.upper()[:8],
                 run.path[:500],
-                recovery_point,
+                run.recovery_point,
                 None if response is None else response.status_code,
                 None if response is None else response.content,
                 "" if response is None else response.get("Content-Type", "")[:100],
@@ -202,6 +198,14 @@ def _session_lock(connection: BaseDatabaseWrapper, run: _Run, *, take: bool) -> 
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {function}(idempotency_key_lock_id(%s, %s))", [run.merchant, run.key])
     run.session_locked = take
+
+
+def _session_release(connection: BaseDatabaseWrapper, run: _Run) -> None:
+    try:
+        _session_lock(connection, run, take=False)
+    except DatabaseError:
+        # A connection that cannot release the lock is closed: its session, and the lock, end.
+        connection.close()
 
 
 def idempotency_resume_point() -> str:
@@ -222,7 +226,8 @@ def idempotency_checkpoint(*, recovery_point: str) -> None:
     connection = transaction.get_connection()
     if not run.session_locked:
         _session_lock(connection, run, take=True)
-    if not _write(connection, run, recovery_point=recovery_point):
+    run.recovery_point = recovery_point
+    if not _write(connection, run):
         raise _in_use()
     connection.commit()
     # The committed phase's on_commit hooks run now, in autocommit, as after any commit.
@@ -257,7 +262,7 @@ def idempotent_run(
             return _replay(stored)
         if not locked:
             raise _in_use()
-        run.resume_point = stored.recovery_point if stored is not None else ""
+        run.resume_point = run.recovery_point = stored.recovery_point if stored is not None else ""
         token = _running.set(run)
         response = execute()
         if response.status_code >= 500 or getattr(response, "streaming", False):
@@ -281,7 +286,7 @@ def idempotent_run(
             # Turning autocommit back on runs the on_commit hooks of a committed run.
             connection.set_autocommit(True)
             if run.session_locked:
-                _session_lock(connection, run, take=False)
+                _session_release(connection, run)
 
 
 def idempotency_keys_prune(*, older_than: timedelta | None = None) -> int:

@@ -197,6 +197,8 @@ def test_a_checkpoint_commits_the_work_and_a_retry_resumes_there(platform_api):
         resumed.content,
         "true",
     )
+    row = IdempotencyKey.objects.get()
+    assert (row.recovery_point, row.response_status) == (f"group:{group.pk}", 201)
 
 
 @pytest.mark.timeout(60)
