@@ -175,12 +175,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 3600.0,
     },
     # Payments: match yesterday's processor report against processor operations, nightly
-    # (after the resolver has had the day); a run missed by more than an hour is skipped, not
-    # queued behind the next.
+    # (after the resolver has had the day); a run not started within the hour expires instead
+    # of queueing behind the next. django-celery-beat reads ``expire_seconds`` (it drops
+    # ``expires``) and sends it as the task's ``expires``.
     "paysys.payments.processor_reconcile": {
         "task": "paysys.payments.processor_reconcile",
         "schedule": crontab(hour=1, minute=15),
-        "options": {"expires": 3600},
+        "options": {"expire_seconds": 3600},
     },
     # <beat-entries: each app adds its own entries above this line>
 }
