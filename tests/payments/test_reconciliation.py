@@ -3,7 +3,7 @@
 Tests that leave an unresolved break are marked ``ledger_corrupted``: ``verify_ledger`` names it.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -64,6 +64,13 @@ def test_a_clean_day_has_no_break(day_of_payments):
     assert not ProcessorBreak.objects.exists()
     assert AuditEvent.objects.filter(event_type="processor.reconciled", new_state="clean").count() == 1
     assert ledger_verify().ok
+
+
+def test_operations_created_before_midnight_and_performed_after_it_are_no_break(day_of_payments):
+    yesterday = _today() - timedelta(days=1)
+    ProcessorOperation.objects.update(created=datetime.combine(yesterday, time(23, 59, 59), tzinfo=UTC))
+    assert processor_reconcile(date=yesterday)["breaks"] == 0
+    assert processor_reconcile(date=_today())["breaks"] == 0
 
 
 @pytest.mark.ledger_corrupted
