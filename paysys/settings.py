@@ -333,6 +333,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "WebhookEndpointStatusEnum": "paysys.events.models.WebhookEndpoint.Status",
         "PaymentMethodTypeEnum": ["card"],
+        "EventTypeEnum": "paysys.events.types.EVENT_TYPE_CHOICES",
+        "EnabledEventEnum": "paysys.events.types.ENABLED_EVENT_CHOICES",
     },
 }
 
