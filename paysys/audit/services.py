@@ -18,7 +18,7 @@ also called by the ledger's transfer function), which:
 The head stays locked until the caller commits, so a chain's ``seq`` has no holes from
 concurrent writers, and a rolled-back transaction leaves the head where it was. Only when all
 ``AUDIT_CHAIN_COUNT`` stripes are busy does a writer wait, on its starting stripe. Head rows are
-created on first use (a fresh or flushed database has none). A row whose text cannot be cut
+created by ``migrate`` (``AuditConfig.ready``); a writer finding none creates them too. A row whose text cannot be cut
 around the gaps (it would have to contain the random marker) is linked in Python instead.
 
 Callers write under READ COMMITTED (the project's default): in a REPEATABLE READ transaction,
@@ -57,6 +57,7 @@ from paysys.audit.models import (
     GENESIS_HASH,
     AuditChainHead,
     AuditEvent,
+    AuditVerification,
     new_audit_event_id,
 )
 from paysys.audit.selectors import AuditVerifyReport, audit_chain_verify
@@ -293,7 +294,8 @@ def audit_verify() -> AuditVerifyReport:
     """Walk every chain (``paysys.audit.selectors.audit_chain_verify``) and keep the outcome in
     the audit log itself: one ``audit.verified`` row, ``new_state`` ``ok`` or ``failed``, the
     counts, the heads' digest and the first problems in its metadata. The digest is logged too
-    (an anchor outside the database); a failure is logged as an error."""
+    (an anchor outside the database); a failure is logged as an error. The rows walked are
+    stored as an ``AuditVerification``: later verifications fail if the log holds fewer."""
     report = audit_chain_verify()
     logger.info(
         "audit chain heads digest %s over %d rows",
@@ -309,6 +311,9 @@ def audit_verify() -> AuditVerifyReport:
             extra={"problems": [p.__dict__ for p in report.problems[:AUDIT_VERIFY_MAX_LISTED_PROBLEMS]]},
         )
     with transaction.atomic(durable=True):
+        AuditVerification.objects.create(
+            ok=report.ok, rows=report.rows, chains=report.chains, heads_digest=report.heads_digest
+        )
         audit_record(
             event_type=AUDIT_VERIFIED_EVENT,
             object_type="audit_log",
