@@ -263,6 +263,9 @@ _production_key_required("PAYSYS_API_KEY_PEPPER", PAYSYS_API_KEY_PEPPER, "it key
 PAYSYS_DEFAULT_FEE_BASIS_POINTS = env.int("PAYSYS_DEFAULT_FEE_BASIS_POINTS", default=290)
 PAYSYS_DEFAULT_FEE_FIXED_MINOR = env.int("PAYSYS_DEFAULT_FEE_FIXED_MINOR", default=30)
 PAYSYS_IDEMPOTENCY_RETENTION_HOURS = env.int("PAYSYS_IDEMPOTENCY_RETENTION_HOURS", default=24)
+# Keys of the encryption at rest (paysys/crypto.py: webhook secrets, stored idempotent responses);
+# the first encrypts, all decrypt; empty: derived from SECRET_KEY.
+PAYSYS_ENCRYPTION_KEYS = env.list("PAYSYS_ENCRYPTION_KEYS", default=[])
 
 # --- Webhooks (paysys/events; docs/webhooks.md) -------------------------------------------
 # The Celery queue of deliveries; workers serving it: `celery -A paysys worker -Q webhooks`.
@@ -279,8 +282,6 @@ if PRODUCTION and PAYSYS_WEBHOOK_ALLOW_PRIVATE_URLS:
         "PAYSYS_WEBHOOK_ALLOW_PRIVATE_URLS must not be set in production: it would let merchants "
         "point webhooks at loopback and private addresses (SSRF)"
     )
-# Keys encrypting endpoint secrets at rest (first encrypts, all decrypt); empty: derived from SECRET_KEY.
-PAYSYS_WEBHOOK_SECRET_KEYS = env.list("PAYSYS_WEBHOOK_SECRET_KEYS", default=[])
 # A worker started without -Q (make run, the compose file) serves both queues; at scale, run one
 # worker pool per queue (`-Q celery` and `-Q webhooks`) so slow receivers never delay other tasks.
 CELERY_TASK_QUEUES = {"celery": {}, PAYSYS_WEBHOOK_QUEUE: {}}

@@ -42,6 +42,7 @@ from typing import Any
 from django.db import connection, transaction
 from moneyed import Money
 
+from paysys import crypto
 from paysys.audit.chain import (
     AUDIT_HASH_VERSION,
     audit_amount_normalize,
@@ -65,6 +66,8 @@ from paysys.correlation import correlation_id_get
 from paysys.errors import PaysysError
 
 logger = logging.getLogger(__name__)
+
+IDEMPOTENCY_KEY_DIGEST_PURPOSE = "paysys.audit.idempotency-key"
 
 
 class AuditRecordError(PaysysError):
@@ -101,7 +104,8 @@ def audit_event_build(
     """The unsaved audit row ``audit_record`` appends, and the stripe its writer starts at.
 
     The actor (type, id, masked IP) and the idempotency key default to the current
-    ``paysys.audit.context`` actor; an explicit ``actor_type`` replaces the context's actor
+    ``paysys.audit.context`` actor; the key is stored as its keyed digest
+    (``audit_idempotency_key_digest``), never verbatim; an explicit ``actor_type`` replaces the context's actor
     (its ``actor_id`` then comes from the argument only). The correlation id is the current one.
     ``amount`` may be a ``Money``, whose currency then stands unless ``currency`` is given.
     """
@@ -122,7 +126,7 @@ def audit_event_build(
     event = AuditEvent(
         event_id=new_audit_event_id(),
         correlation_id=correlation_id,
-        idempotency_key=idempotency_key or context_actor.idempotency_key or "",
+        idempotency_key=audit_idempotency_key_digest(idempotency_key or context_actor.idempotency_key),
         event_type=event_type,
         previous_state=previous_state or "",
         new_state=new_state or "",
@@ -139,6 +143,13 @@ def audit_event_build(
         created=audit_created_now(),
     )
     return event, _chain_start(correlation_id)
+
+
+def audit_idempotency_key_digest(key: str | None) -> str:
+    """What the audit log stores of an Idempotency-Key: a keyed hash, never the value a client
+    chose (it may hold anything, and the log keeps it forever); "" for none. An operator finds
+    a key's rows by the same digest (the admin's search does)."""
+    return crypto.keyed_digest(key, purpose=IDEMPOTENCY_KEY_DIGEST_PURPOSE) if key else ""
 
 
 def audit_record(**fields: Any) -> AuditEvent:
