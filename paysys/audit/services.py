@@ -18,8 +18,9 @@ also called by the ledger's transfer function), which:
 The head stays locked until the caller commits, so a chain's ``seq`` has no holes from
 concurrent writers, and a rolled-back transaction leaves the head where it was. Only when all
 ``AUDIT_CHAIN_COUNT`` stripes are busy does a writer wait, on its starting stripe. Head rows are
-created by ``migrate`` (``AuditConfig.ready``); a writer finding none creates them too. A row whose text cannot be cut
-around the gaps (it would have to contain the random marker) is linked in Python instead.
+created by ``migrate`` (``AuditConfig.ready``); a writer finding none creates them too. A row
+whose text cannot be cut around the gaps (it would have to contain the random marker) is
+linked in Python instead.
 
 Callers write under READ COMMITTED (the project's default): in a REPEATABLE READ transaction,
 locking a head that moved after the snapshot is a serialization failure.
@@ -105,8 +106,9 @@ def audit_event_build(
 
     The actor (type, id, masked IP) and the idempotency key default to the current
     ``paysys.audit.context`` actor; the key is stored as its keyed digest
-    (``audit_idempotency_key_digest``), never verbatim; an explicit ``actor_type`` replaces the context's actor
-    (its ``actor_id`` then comes from the argument only). The correlation id is the current one.
+    (``audit_idempotency_key_digest``), never verbatim. An explicit ``actor_type`` replaces the
+    context's actor (its ``actor_id`` then comes from the argument only). The correlation id is
+    the current one.
     ``amount`` may be a ``Money``, whose currency then stands unless ``currency`` is given.
     """
     if isinstance(amount, Money):
