@@ -3,7 +3,7 @@
 Protocol, per (merchant, key):
 
 1. **Look up and lock.** A stored response for the key is replayed if the request's
-   fingerprint (SHA-256 of method, path and canonical JSON body) matches it, else the request
+   fingerprint (keyed SHA-256 of method, path and canonical JSON body) matches it, else the request
    is a 422 (also while a row without a response, a recovery point, is stored). Otherwise the
    request takes the key's advisory lock (PostgreSQL, ``idempotency_key_begin``, transaction
    level); a second request with the key while the first holds it gets a 409 at once.
@@ -34,6 +34,11 @@ Protocol, per (merchant, key):
 5. **Crash.** If the process dies, PostgreSQL rolls back the open phase and, as the session
    ends, releases the lock: a retry runs afresh (no checkpoint was committed) or resumes.
 
+At rest: the response body is stored encrypted (``paysys.crypto``; a response may show a
+``whsec_`` or ``sk_`` secret once) and decrypted for the replay; the request's fingerprint is a
+keyed hash (a card payment's body holds the card number, which a plain hash would let anyone
+holding the table recover by trying the few numbers that fit its stored brand and last four).
+
 The unique constraint ``idempotency_idempotencykey_merchant_key_unique`` stays the arbiter: a
 response that appeared anyway between the lookup and the write (SQLite has no advisory locks;
 its writers are serialised instead) rolls the run back with a 409, and the retry replays.
@@ -44,7 +49,6 @@ Rows are deleted after ``settings.PAYSYS_IDEMPOTENCY_RETENTION_HOURS`` (24 h) by
 ``paysys.idempotency.prune`` and ``manage.py prune_idempotency_keys``.
 """
 
-import hashlib
 import json
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -57,6 +61,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpResponse, HttpResponseBase
 from django.utils import timezone
 
+from paysys import crypto
 from paysys.errors import IdempotencyError, InvalidRequestError
 from paysys.idempotency.models import IdempotencyKey
 
@@ -64,6 +69,7 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 PRUNE_BATCH_SIZE = 5_000
+FINGERPRINT_PURPOSE = "paysys.idempotency.fingerprint"
 
 
 class IdempotencyKeyInUseError(IdempotencyError):
@@ -84,14 +90,14 @@ def idempotency_key_validate(key: str) -> str:
 
 
 def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
-    """SHA-256 of method, path and the body; JSON bodies canonicalised (key order, spacing)."""
+    """Keyed SHA-256 of method, path and the body; JSON bodies canonicalised (key order, spacing)."""
     try:
         canonical = json.dumps(
             json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
         ).encode()
     except ValueError:
         canonical = body
-    digest = hashlib.sha256()
+    digest = crypto.keyed_hasher(FINGERPRINT_PURPOSE)
     for part in (method.upper().encode(), path.encode(), canonical):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
@@ -100,7 +106,9 @@ def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
 
 def _replay(row: IdempotencyKey) -> HttpResponse:
     response = HttpResponse(
-        bytes(row.response_body), status=row.response_status, content_type=row.response_content_type or None
+        crypto.decrypt(bytes(row.response_body)),
+        status=row.response_status,
+        content_type=row.response_content_type or None,
     )
     response[REPLAYED_HEADER] = "true"
     return response
@@ -183,7 +191,7 @@ def _write(connection: BaseDatabaseWrapper, run: _Run, *, response: HttpResponse
                 run.path[:500],
                 run.recovery_point,
                 None if response is None else response.status_code,
-                None if response is None else response.content,
+                None if response is None else crypto.encrypt(response.content),
                 "" if response is None else response.get("Content-Type", "")[:100],
                 timezone.now(),
             ],

@@ -56,7 +56,7 @@ def _unfinished_delete(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("idempotency", "0002_stored_with_the_request"),
+        ("idempotency", "0003_responses_encrypted"),
     ]
 
     operations = [
