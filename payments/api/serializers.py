@@ -14,12 +14,14 @@ from rest_framework import serializers
 from payments.models import Dispute, Payment, Refund
 from payments.objects import dispute_object, payment_method_object, payment_object, refund_object
 from payments.states import Status
-from paysys.api.fields import CurrencyField, MetadataField, StrictIntegerField
+from paysys.api.fields import CurrencyField, MetadataField, StrictBooleanField, StrictIntegerField
 
 MAX_DESCRIPTION_LENGTH = 1000
 MAX_EVIDENCE_LENGTH = 20_000
 MAX_TRANSFERS = 10
 ID_MAX_LENGTH = 64
+# The column's length (RFC 5321's longest forward path).
+RECEIPT_EMAIL_MAX_LENGTH = Payment._meta.get_field("receipt_email").max_length
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -71,7 +73,9 @@ class PaymentCreateInput(serializers.Serializer):
     transfer_data = serializers.ListField(
         child=TransferInput(), required=False, default=list, max_length=MAX_TRANSFERS
     )
-    receipt_email = serializers.EmailField(required=False, default="", allow_blank=True)
+    receipt_email = serializers.EmailField(
+        max_length=RECEIPT_EMAIL_MAX_LENGTH, required=False, default="", allow_blank=True
+    )
 
 
 class PaymentCaptureInput(serializers.Serializer):
@@ -99,7 +103,7 @@ class RefundCreateInput(serializers.Serializer):
 
 class DisputeEvidenceInput(serializers.Serializer):
     text = serializers.CharField(max_length=MAX_EVIDENCE_LENGTH, allow_blank=True)
-    submit = serializers.BooleanField(default=False)
+    submit = StrictBooleanField(default=False)
 
 
 # --- outputs ----------------------------------------------------------------------------------

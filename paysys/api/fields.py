@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from moneyed import CURRENCIES, Money
 from rest_framework import serializers
 
-from paysys.money import currency_is_supported, money_to_minor
+from paysys.money import currency_is_accepted, money_to_minor
 
 METADATA_MAX_KEYS = 50
 METADATA_KEY_MAX_LENGTH = 40
@@ -74,20 +74,15 @@ class MinorAmountField(serializers.Field):
         return money_to_minor(value)
 
 
-# Integers up to 2**53 are exact in a JSON number with a fraction part of zero.
-MAX_EXACT_FLOAT_INTEGER = 2**53
-
-
 class StrictIntegerField(serializers.IntegerField):
-    """An integer that is a JSON integer: no ``"10"``, no ``10.5``, no ``true``.
+    """An integer written as a JSON integer: no ``"10"``, no ``10.5``, no ``true``, no ``10.0``.
 
-    ``10.0`` is accepted as 10: JSON Schema (and OpenAPI 3.1) count it as an integer, and it is
-    turned into an exact ``int`` here, before any money is made of it.
+    JSON Schema counts ``10.0`` and ``1E1`` as integers; the API does not (as Stripe does not):
+    a number written with a fraction or an exponent was computed in floating point somewhere,
+    and an amount is never a float. The decoder gives such numbers as ``float``.
     """
 
     def to_internal_value(self, data: object) -> int:
-        if isinstance(data, float) and data.is_integer() and abs(data) <= MAX_EXACT_FLOAT_INTEGER:
-            data = int(data)
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
@@ -105,7 +100,7 @@ class StrictBooleanField(serializers.BooleanField):
 @functools.cache
 def supported_currencies() -> frozenset[str]:
     """Every currency paysys takes, as the API spells them (lower-case ISO 4217). Computed once."""
-    return frozenset(code.lower() for code in CURRENCIES if currency_is_supported(code))
+    return frozenset(code.lower() for code in CURRENCIES if currency_is_accepted(code))
 
 
 @extend_schema_field({"type": "string", "enum": sorted(supported_currencies())})

@@ -103,8 +103,14 @@ def test_metadata_out_of_bounds_is_400(platform_api, metadata):
     )
 
 
-def test_integral_json_number_counts_as_an_integer(platform_api):
-    assert call("post", "/v1/groups", body={"name": "n", "amount": 10.0}).status_code == 201
+@pytest.mark.parametrize("literal", ["10.0", "1E1", "1e1", "10.000"])
+def test_an_integer_written_with_a_fraction_or_exponent_is_400(platform_api, literal):
+    assert_error(
+        call("post", "/v1/groups", body=f'{{"name": "n", "amount": {literal}}}'),
+        400,
+        "invalid_request_error",
+        param="amount",
+    )
 
 
 def test_metadata_at_the_bounds_is_accepted(platform_api):
