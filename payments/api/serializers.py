@@ -7,10 +7,10 @@ Output serializers declare their fields for the OpenAPI schema and render throug
 error message ever repeats the value it refused.
 """
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from payments.cards import PAN_MAX_LENGTH, PAN_MIN_LENGTH
 from payments.models import Dispute, Payment, Refund
 from payments.objects import dispute_object, payment_method_object, payment_object, refund_object
 from payments.states import Status
@@ -24,24 +24,50 @@ ID_MAX_LENGTH = 64
 RECEIPT_EMAIL_MAX_LENGTH = Payment._meta.get_field("receipt_email").max_length
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class CardNumberField(serializers.Field):
+class CardValueField(serializers.Field):
     """Any JSON value: ``card_validate`` decides, with the API's own error codes."""
 
     def to_internal_value(self, data: object) -> object:
         return data
 
 
-@extend_schema_field(OpenApiTypes.INT)
-class CardIntegerField(CardNumberField):
+# The schemas state what ``card_validate`` takes; a value outside them is its 400.
+@extend_schema_field(
+    {"type": "string", "minLength": PAN_MIN_LENGTH, "maxLength": PAN_MAX_LENGTH, "pattern": "^[0-9]+$"}
+)
+class CardNumberField(CardValueField):
+    pass
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 12})
+class CardMonthField(CardValueField):
+    pass
+
+
+@extend_schema_field(
+    {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 9999,
+        "description": "This year to 20 years ahead (or 2 digits).",
+    }
+)
+class CardYearField(CardValueField):
+    pass
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": "^[0-9]{3,4}$", "description": "4 digits for amex, else 3."}
+)
+class CardCvcField(CardValueField):
     pass
 
 
 class CardInput(serializers.Serializer):
     number = CardNumberField()
-    exp_month = CardIntegerField()
-    exp_year = CardIntegerField()
-    cvc = CardNumberField(required=False, default="")
+    exp_month = CardMonthField()
+    exp_year = CardYearField()
+    cvc = CardCvcField(required=False, default="")
 
 
 class PaymentMethodCreateInput(serializers.Serializer):

@@ -200,3 +200,38 @@ def test_a_withdrawn_or_funds_currency_is_refused(api, currency):
 def test_submit_must_be_a_json_boolean(api, value):
     error = error_of(api.post("/v1/disputes/dp_unknown/evidence", {"text": "receipt", "submit": value}))
     assert error["param"] == "submit"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "param"),
+    [
+        ("/v1/disputes/dp_unknown/evidence", {"text": 0}, "text"),
+        (
+            "/v1/webhook_endpoints",
+            {"url": "http://127.0.0.1:9/h", "enabled_events": [1]},
+            "enabled_events[0]",
+        ),
+        ("/v1/webhook_endpoints", {"url": ["http://127.0.0.1:9/h"], "enabled_events": ["*"]}, "url"),
+        ("/v1/refunds", {"payment": 12345}, "payment"),
+        ("/v1/payments", {"amount": 500, "currency": "eur", "payment_method": 7}, "payment_method"),
+        ("/v1/payments", {"amount": "500", "currency": "eur", "payment_method": "pm_x"}, "amount"),
+        (
+            "/v1/payments",
+            {"amount": 500, "currency": "eur", "source_account": "acct_x", "description": 1.5},
+            "description",
+        ),
+        (
+            "/v1/payments",
+            {
+                "amount": 500,
+                "currency": "eur",
+                "payment_method": "pm_x",
+                "transfer_data": [{"destination": 1, "amount": 1}],
+            },
+            "transfer_data[0][destination]",
+        ),
+    ],
+)
+def test_a_value_of_another_json_type_than_the_schema_says_is_a_400(api, path, body, param):
+    error = error_of(api.post(path, body))
+    assert (error["code"], error["param"]) == ("parameter_invalid", param)
