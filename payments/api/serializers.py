@@ -57,7 +57,7 @@ class CardYearField(CardValueField):
 
 
 @extend_schema_field(
-    {"type": "string", "pattern": "^[0-9]{3,4}$", "description": "4 digits for amex, else 3."}
+    {"type": "string", "maxLength": 4, "pattern": "^[0-9]{3,4}$", "description": "4 digits for amex, else 3."}
 )
 class CardCvcField(CardValueField):
     pass

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from paysys.api.fields import supported_currencies
 from paysys.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from paysys.ids import ID_MAX_LENGTH
 from paysys.money import currency_exponent
 
 AMOUNT_FIELD = "amount"
@@ -30,12 +31,21 @@ class PaysysAutoSchema(AutoSchema):
     """drf-spectacular's schema, stating in every request body what the API's edge enforces.
 
     - a ``CharField`` that may not be blank has ``minLength`` 1 (DRF refuses ``""``);
+    - a path parameter (an object id) is at most ``ID_MAX_LENGTH`` characters;
     - every ``amount`` has the largest maximum of any currency; a body that also names the
       ``currency`` gets one ``if``/``then`` per smaller maximum, so each currency's own limit
       is in the schema, not only in the 400 ``amount_too_large``.
 
     Output schemas are left as the objects render (a description may be blank there).
     """
+
+    def _resolve_path_parameters(self, variables):
+        # Every path parameter is an object id; a longer one is unknown, so a 404.
+        parameters = super()._resolve_path_parameters(variables)
+        for parameter in parameters:
+            if parameter["schema"].get("type") == "string":
+                parameter["schema"]["maxLength"] = ID_MAX_LENGTH
+        return parameters
 
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)
@@ -164,7 +174,7 @@ LIST_PARAMETERS = [
     ),
     OpenApiParameter(
         "starting_after",
-        OpenApiTypes.STR,
+        {"type": "string", "maxLength": ID_MAX_LENGTH},
         description="An object id: the page after it. An id that is not one of yours is a 404.",
     ),
     OpenApiParameter("created[gte]", OpenApiTypes.DATETIME, description="Created at or after (ISO 8601)."),

@@ -172,7 +172,7 @@ def test_live_schema_passes_every_schemathesis_check_in_both_modes(
             "--continue-on-failure",
             "--max-examples", max_examples,
             "--seed", str(SEED),
-            "--workers", "1",
+            "--workers", "2",
             "--report-dir", str(tmp_path / "report"),
         ],
         capture_output=True,
