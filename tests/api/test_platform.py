@@ -113,6 +113,23 @@ def test_an_integer_written_with_a_fraction_or_exponent_is_400(platform_api, lit
     )
 
 
+@pytest.mark.parametrize("name", [5, 1.5, True, ["n"], {"n": "n"}])
+def test_a_plain_char_field_takes_only_a_json_string(platform_api, name):
+    assert_error(call("post", "/v1/groups", body={"name": name}), 400, "invalid_request_error", param="name")
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "param"),
+    [
+        ('{"name": "n", "metadata": {"k": ' + "[" * 1000 + "]" * 1000 + "}}", "invalid_json", None),
+        ('{"name": "n\\udc00"}', "parameter_invalid", "name"),
+        ('{"name": "n", "metadata": {"k": "\\ud800"}}', "parameter_invalid", "metadata[k]"),
+    ],
+)
+def test_any_view_refuses_deep_json_and_lone_surrogates(platform_api, body, code, param):
+    assert_error(call("post", "/v1/groups", body=body), 400, "invalid_request_error", code=code, param=param)
+
+
 def test_metadata_at_the_bounds_is_accepted(platform_api):
     metadata = {f"{i:0>40}": "v" * 500 for i in range(50)}
     assert call("post", "/v1/groups", body={"name": "n", "metadata": metadata}).status_code == 201
