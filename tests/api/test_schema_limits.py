@@ -103,6 +103,6 @@ def test_withdrawn_and_fund_currencies_are_not_in_the_schema(schema):
 def test_length_limits_the_api_enforces_are_in_the_schema(schema):
     payment = _component(schema, "PaymentCreateInput")["properties"]
     assert payment["receipt_email"]["oneOf"][0]["maxLength"] == 254
-    endpoint = _component(schema, "WebhookEndpointCreateInput")["properties"]
-    assert endpoint["enabled_events"]["items"]["minLength"] == 1
+    transfer = _component(schema, "TransferCreateInput")["properties"]
+    assert (transfer["from_account"]["minLength"], transfer["description"].get("minLength")) == (1, None)
     assert _component(schema, "EventResendInput")["properties"]["webhook_endpoint"]["minLength"] == 1

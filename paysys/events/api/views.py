@@ -24,13 +24,14 @@ from paysys.events.api.serializers import (
 )
 from paysys.events.models import WebhookDelivery, WebhookEndpoint
 from paysys.events.selectors import event_get, event_list
+from paysys.events.types import EVENT_TYPE_CHOICES
 from paysys.events.webhook_selectors import webhook_delivery_list, webhook_endpoint_get, webhook_endpoint_list
 
 TAG = "Events and webhooks"
 
 
 class EventFilterSet(ListFilterSet):
-    type = django_filters.CharFilter(field_name="type")
+    type = django_filters.ChoiceFilter(field_name="type", choices=[(t, t) for t in EVENT_TYPE_CHOICES])
 
 
 class WebhookEndpointFilterSet(ListFilterSet):
