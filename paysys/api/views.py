@@ -61,6 +61,7 @@ class PaysysApiView(APIView):
                 return self._respond(request, *args, **kwargs)
             self.response = idempotent_run(
                 merchant=self.caller.merchant_id,
+                livemode=self.caller.livemode,
                 key=key,
                 method=request.method,
                 path=request.path,
@@ -90,7 +91,7 @@ class PaysysApiView(APIView):
     # --- helpers for subclasses -----------------------------------------------------------
 
     def serializer_context(self) -> dict:
-        return {"request": self.request, "livemode": self.caller.livemode, "view": self}
+        return {"request": self.request, "view": self}
 
     def parse(self, serializer_class: type[serializers.Serializer]) -> dict:
         """Validate the JSON body; a problem is a 400 naming the parameter."""
