@@ -419,7 +419,7 @@ def payment_create(
 
     @ledger_atomic
     def begin() -> tuple[Payment, ProcessorOperation | None]:
-        risk_limits_check(merchant=merchant, amount=amount)
+        risk_limits_check(merchant=merchant, amount=amount, livemode=livemode)
         method = pm or (
             _payment_method_insert(merchant=merchant, card=card_data, livemode=livemode)
             if card_data

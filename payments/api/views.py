@@ -1,8 +1,8 @@
 """Payment endpoints of the merchant API: payment methods, payments, refunds, disputes.
 
-Thin adapters: parse, call one service or selector scoped to the key's merchant, render.
-Another merchant's payment, refund, dispute or payment method is a 404 exactly like an unknown
-id (every selector filters by the caller's merchant).
+Thin adapters: parse, call one service or selector scoped to the key's tenant (its merchant and
+mode), render. Another merchant's payment, refund, dispute or payment method, or one of the other
+mode, is a 404 exactly like an unknown id (every selector filters through ``Tenant.scope``).
 """
 
 import django_filters

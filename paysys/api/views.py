@@ -5,7 +5,8 @@ runs a POST carrying ``Idempotency-Key`` through ``paysys.idempotency`` (so the 
 write and the stored response commit together), and renders every error in the one shape.
 Views subclass it, parse input with a serializer, call one service or selector and render
 with ``object_response`` / ``list_response``. Tenancy: views look objects up through selectors
-that take ``self.caller.merchant_id``; an object of another merchant is a ``NotFoundError``.
+that take ``self.caller.tenant`` (the key's merchant and mode, ``paysys.tenancy``); an object of
+another merchant or of the other mode is a ``NotFoundError``.
 """
 
 from collections.abc import Callable

@@ -178,3 +178,14 @@ def test_a_transfer_cannot_move_money_between_modes(test_api, live_api):
         response = client.post("/v1/transfers", body)
         assert response.status_code == 404, response.content
         assert _error(response)["param"] == param
+
+
+def test_test_payments_do_not_use_up_the_live_daily_volume(live_processor, shop, test_api, live_api):
+    from merchants.models import Merchant, MerchantLimit
+
+    merchant = Merchant.objects.get(public_id=shop.merchant_id)
+    MerchantLimit.objects.create(merchant=merchant, currency="eur", daily_volume_minor=6000)
+    assert pay(test_api, TEST_CARD, amount=5000).status_code == 201
+    assert pay(test_api, TEST_CARD, amount=5000).json()["error"]["code"] == "daily_volume_exceeded"
+
+    assert pay(live_api, LIVE_CARD, amount=5000).status_code == 201
