@@ -1597,9 +1597,9 @@ def ledger_verify(*, store: bool = False) -> LedgerVerificationResult:
     """Check every ledger invariant with set-based SQL on one consistent snapshot.
 
     The checks: each transaction sums to zero per currency; each account's stored balance
-    (base + shards) equals the sum of its entries; each currency's balances sum to zero; no
-    account without overdraft is below zero; ``pending`` equals the open holds; entries are in
-    their account's currency. With ``store`` the result is kept as a ``LedgerVerification`` row.
+    (base + shards) equals the sum of its entries; each currency's balances sum to zero in each
+    mode; no transaction mixes test and live accounts; no account without overdraft is below
+    zero; ``pending`` equals the open holds; entries are in their account's currency. With ``store`` the result is kept as a ``LedgerVerification`` row.
     """
     started = time.monotonic()
     checks = _verify_checks()

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.db import DatabaseError, connection, transaction
 from moneyed import Money
 
 from accounts.errors import LivemodeMismatchError
@@ -11,6 +12,7 @@ from accounts.selectors import account_get
 from accounts.services import (
     PostingLine,
     ledger_post,
+    ledger_verify,
     merchant_accounts_open,
     platform_account_get,
     transfer_create,
@@ -106,3 +108,49 @@ def test_tenant_scope_filters_merchant_and_mode_and_refuses_an_undeclared_model(
     assert not other.scope(LedgerAccount.objects.all()).exists()
     with pytest.raises(AttributeError):
         test_tenant.scope(JournalTransaction.objects.all())
+
+
+def _raw_mixed_entries(txn, test_wallet, live_wallet):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO accounts_entry (transaction_id, account_id, amount, currency, created)"
+            " VALUES (%s, %s, 5, 'EUR', now()), (%s, %s, -5, 'EUR', now())",
+            [txn.pk, test_wallet.pk, txn.pk, live_wallet.pk],
+        )
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL triggers")
+def test_the_database_refuses_raw_entries_that_mix_modes(wallet_factory):
+    test_wallet, live_wallet = wallet_factory(), wallet_factory(livemode=True)
+    txn = JournalTransaction.objects.create(kind="adjustment", reference="raw-mixed")
+
+    with pytest.raises(DatabaseError, match="between test and live"), transaction.atomic():
+        _raw_mixed_entries(txn, test_wallet, live_wallet)
+    assert not Entry.objects.filter(transaction=txn).exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL triggers")
+@pytest.mark.ledger_corrupted
+def test_verify_ledger_names_a_posting_that_mixes_modes_and_each_mode_s_imbalance(wallet_factory):
+    test_wallet = wallet_factory()
+    live_funding = platform_account_get(kind=AccountKind.WALLET_FUNDING, currency="EUR", livemode=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # fire the fixture's pending commit checks now
+        cursor.execute("ALTER TABLE accounts_entry DISABLE TRIGGER accounts_entry_one_mode")
+        # Balanced overall, so only the mode rules can tell: live money credited to a test wallet.
+        posted = ledger_post(
+            reference="tampered-mixed",
+            kind="funding",
+            lines=[
+                PostingLine(account_id=live_funding.pk, amount=Money("-5", "EUR")),
+                PostingLine(account_id=test_wallet.pk, amount=Money("5", "EUR")),
+            ],
+        )
+        cursor.execute("ALTER TABLE accounts_entry ENABLE TRIGGER accounts_entry_one_mode")
+
+    result = ledger_verify()
+
+    assert not result.ok
+    assert {"check": "transaction_mixes_modes", "txn": posted.transaction.public_id} in result.failures
+    unbalanced_modes = {row["livemode"] for row in result.failures if row["check"] == "currency_not_zero"}
+    assert unbalanced_modes == {False, True}
