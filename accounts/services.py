@@ -1599,7 +1599,8 @@ def ledger_verify(*, store: bool = False) -> LedgerVerificationResult:
     The checks: each transaction sums to zero per currency; each account's stored balance
     (base + shards) equals the sum of its entries; each currency's balances sum to zero in each
     mode; no transaction mixes test and live accounts; no account without overdraft is below
-    zero; ``pending`` equals the open holds; entries are in their account's currency. With ``store`` the result is kept as a ``LedgerVerification`` row.
+    zero; ``pending`` equals the open holds; entries are in their account's currency. With
+    ``store`` the result is kept as a ``LedgerVerification`` row.
     """
     started = time.monotonic()
     checks = _verify_checks()

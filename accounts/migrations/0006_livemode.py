@@ -9,7 +9,8 @@ exist already are test accounts: only the simulator has moved money so far.
 transaction whose entries touch accounts of both modes is refused (SQLSTATE ``PT412``, turned
 into ``LivemodeMismatchError`` by ``accounts.services``). Every path that writes entries (the
 Python posting and ``ledger_transfer_create``) inserts a transaction's entries in one
-statement, so the check sees them all. SQLite (the embedded mode) has no such trigger.
+statement, so the check reads the statement's new rows only (``verify_ledger`` checks the whole
+table). SQLite (the embedded mode) has no such trigger.
 """
 
 from django.db import migrations, models
@@ -18,9 +19,8 @@ FORWARD = """
 CREATE FUNCTION accounts_entry_check_one_mode() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF EXISTS (
-        SELECT 1 FROM accounts_entry e JOIN accounts_ledgeraccount a ON a.id = e.account_id
-         WHERE e.transaction_id IN (SELECT DISTINCT n.transaction_id FROM inserted n)
-         GROUP BY e.transaction_id HAVING count(DISTINCT a.livemode) > 1
+        SELECT 1 FROM inserted n JOIN accounts_ledgeraccount a ON a.id = n.account_id
+         GROUP BY n.transaction_id HAVING count(DISTINCT a.livemode) > 1
     ) THEN
         RAISE EXCEPTION 'A posting cannot move money between test and live accounts.'
             USING ERRCODE = 'PT412', HINT = 'account';
