@@ -2,12 +2,13 @@
 
 A test card (``payments.processor.simulator.TEST_CARDS``, the numbers API.md lists) exists to
 exercise the simulator: in live mode it is refused before anything is stored or sent, and a
-live card payment needs the configured live processor (``processor_live_check``). Everything
+live card payment, and every processor operation on one, needs the configured live processor
+(``processor_mode_check``). Everything
 else about modes is tenancy (``paysys.tenancy``): a key sees its mode's objects only.
 """
 
 from payments.cards import CardData
-from payments.processor import processor_live_check
+from payments.processor import processor_mode_check
 from payments.processor.simulator import TEST_CARDS
 from paysys.errors import InvalidRequestError
 
@@ -26,4 +27,4 @@ def card_mode_check(*, livemode: bool, card: CardData | None) -> None:
             "with test cards.",
             param="card[number]",
         )
-    processor_live_check()
+    processor_mode_check(livemode=True)

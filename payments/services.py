@@ -92,6 +92,7 @@ from payments.processor import (
     ProcessorUnavailableError,
     processor_call,
     processor_get,
+    processor_mode_check,
 )
 from payments.risk import RiskSignals, risk_assess, risk_limits_check
 from payments.selectors import payment_method_get
@@ -232,6 +233,7 @@ def _operation_begin(
     A retry of the same operation reuses its row and reference; a new operation (a second void
     after one that was never sent) gets a new reference.
     """
+    processor_mode_check(livemode=payment.livemode)
     return ProcessorOperation.objects.create(
         payment=payment,
         kind=kind,
@@ -1188,6 +1190,7 @@ def refund_create(
         if locked.source_account_id:
             _refund_succeeded(refund)
             return refund, None
+        processor_mode_check(livemode=locked.livemode)
         op = ProcessorOperation.objects.create(
             payment=locked,
             refund=refund,

@@ -189,3 +189,35 @@ def test_test_payments_do_not_use_up_the_live_daily_volume(live_processor, shop,
     assert pay(test_api, TEST_CARD, amount=5000).json()["error"]["code"] == "daily_volume_exceeded"
 
     assert pay(live_api, LIVE_CARD, amount=5000).status_code == 201
+
+
+def test_without_a_live_processor_live_payments_wait_untouched_and_background_work_goes_on(
+    live_processor, live_api, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from payments.models import ProcessorOperation
+    from payments.services import payments_expire_authorizations, payments_resolve_processing
+
+    authorized = pay(live_api, LIVE_CARD, capture_method="manual").json()
+    settings.PAYSYS_PROCESSOR_SIMULATOR_TIMEOUT_RATE = 1.0
+    unanswered = pay(live_api, LIVE_CARD).json()
+    assert (authorized["status"], unanswered["status"]) == ("requires_capture", "processing")
+    settings.PAYSYS_PROCESSOR_SIMULATOR_TIMEOUT_RATE = 0.0
+    settings.PAYSYS_LIVE_PROCESSOR_BACKEND = ""
+    operations = ProcessorOperation.objects.count()
+
+    capture = live_api.post(f"/v1/payments/{authorized['id']}/capture", {})
+    assert capture.status_code == 400
+    assert _error(capture)["code"] == "live_mode_unavailable"
+    # Nobody can be asked about the lost answer: it stays pending, never guessed "not sent".
+    assert payments_resolve_processing(min_age=timedelta(0))["unknown"] == 1
+    Payment.objects.filter(public_id=authorized["id"]).update(expires_at=timezone.now())
+    assert payments_expire_authorizations() == 0
+
+    assert ProcessorOperation.objects.count() == operations
+    assert ProcessorOperation.objects.filter(status="pending").count() == 1
+    statuses = dict(Payment.objects.values_list("public_id", "status"))
+    assert statuses == {authorized["id"]: "requires_capture", unanswered["id"]: "processing"}
