@@ -75,7 +75,7 @@ def _on_postgresql(sql):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("idempotency", "0002_stored_with_the_request"),
+        ("idempotency", "0003_responses_encrypted"),
     ]
 
     operations = [

@@ -51,7 +51,7 @@ def _on_postgresql(sql):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0005_transfer_function"),
+        ("accounts", "0006_truncate_refused"),
     ]
 
     operations = [

@@ -269,7 +269,7 @@ def _on_postgresql(sql):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0006_livemode"),
+        ("accounts", "0007_livemode"),
     ]
 
     operations = [
