@@ -55,6 +55,8 @@ def new_dispute_id() -> str:
 
 
 class PaymentMethod(models.Model):
+    TENANT_FIELDS = ("merchant", "livemode")  # see paysys.tenancy
+
     class Type(models.TextChoices):
         CARD = "card"
 
@@ -93,6 +95,8 @@ class PaymentMethod(models.Model):
 
 
 class Payment(models.Model):
+    TENANT_FIELDS = ("merchant", "livemode")
+
     class CaptureMethod(models.TextChoices):
         AUTOMATIC = "automatic"
         MANUAL = "manual"
@@ -160,6 +164,11 @@ class Payment(models.Model):
     history = HistoricalRecords(excluded_fields=["updated"])
 
     class Meta:
+        permissions = [
+            ("review_payment", "Can approve or decline a payment held for review"),
+            ("cancel_payment", "Can cancel (void) an uncaptured payment"),
+            ("dispute_payment", "Can open a dispute on a payment"),
+        ]
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["merchant", "-id"], name="payments_payment_merchant"),
@@ -304,6 +313,8 @@ class ProcessorBreak(models.Model):
         STATE_DIFFERS = "state_differs"  # e.g. pending or not_sent at paysys, performed there
 
     date = models.DateField()
+    # The mode whose processor reported it: each mode is reconciled with its own processor.
+    livemode = models.BooleanField(default=False)
     kind = models.CharField(max_length=24, choices=Kind.choices)
     reference = models.CharField(max_length=REFERENCE_MAX_LENGTH)
     operation = models.ForeignKey(
@@ -338,6 +349,8 @@ class ProcessorBreak(models.Model):
 
 
 class Refund(models.Model):
+    TENANT_FIELDS = ("merchant", "livemode")
+
     class RefundStatus(models.TextChoices):
         PENDING = "pending"
         SUCCEEDED = "succeeded"
@@ -379,6 +392,8 @@ class Refund(models.Model):
 
 
 class Dispute(models.Model):
+    TENANT_FIELDS = ("merchant", "livemode")
+
     class DisputeStatus(models.TextChoices):
         NEEDS_RESPONSE = "needs_response"
         UNDER_REVIEW = "under_review"
@@ -411,6 +426,9 @@ class Dispute(models.Model):
     history = HistoricalRecords(excluded_fields=["updated"])
 
     class Meta:
+        permissions = [
+            ("close_dispute", "Can close a dispute as won or lost"),
+        ]
         ordering = ["-id"]
         indexes = [models.Index(fields=["merchant", "-id"], name="payments_dispute_merchant")]
         constraints = [

@@ -16,8 +16,14 @@ The operations of the day are those created on it and those the report names; an
 created just before midnight may be performed after it, so the next day's report is read too
 for those still unmatched. Running a day again is idempotent: breaks are recorded once per
 (date, reference, kind), and a recorded break the run no longer finds is marked resolved.
-The run and its counts are an audit row. Nightly by beat (``paysys.payments.processor_reconcile``,
-for the day before) and ``manage.py reconcile_processor --date YYYY-MM-DD``.
+The run and its counts are an audit row.
+
+Each mode has its own processor and so its own report: a run reconciles one mode's report with
+that mode's operations, and records and resolves that mode's breaks. ``processor_reconcile_modes``
+runs every mode, and skips live mode (saying so) while no live processor is configured: there
+is no report to read, and no live operation was sent. Nightly by beat
+(``paysys.payments.processor_reconcile``, for the day before) and
+``manage.py reconcile_processor --date YYYY-MM-DD``.
 """
 
 from dataclasses import asdict
@@ -30,7 +36,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from payments.models import ProcessorBreak, ProcessorOperation
-from payments.processor import DEFAULT_TIMEOUT_MS, ReportLine, processor_get
+from payments.processor import DEFAULT_TIMEOUT_MS, ReportLine, processor_get, processor_live_configured
 from paysys.audit.services import audit_record
 
 Kind = ProcessorBreak.Kind
@@ -45,9 +51,9 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def _report(day: date) -> list[ReportLine]:
+def _report(day: date, *, livemode: bool) -> list[ReportLine]:
     timeout = int(getattr(settings, "PAYSYS_PROCESSOR_TIMEOUT_MS", DEFAULT_TIMEOUT_MS)) / 1000
-    return processor_get().settlement_report(date=day, timeout=timeout)
+    return processor_get(livemode=livemode).settlement_report(date=day, timeout=timeout)
 
 
 def _paysys_side(op: ProcessorOperation) -> dict:
@@ -83,15 +89,16 @@ def _differences(op: ProcessorOperation, line: ReportLine) -> list[str]:
     return found
 
 
-def processor_reconcile(*, date: date) -> dict[str, int]:
-    """Match the processor's report of ``date`` against paysys' operations; record the breaks."""
-    lines = _report(date)
+def processor_reconcile(*, date: date, livemode: bool = False) -> dict[str, int]:
+    """Match the report of ``date`` of the mode's processor against the mode's operations;
+    record the mode's breaks."""
+    lines = _report(date, livemode=livemode)
     start, end = _day_bounds(date)
     named = [line.reference for line in lines]
     operations = {
         op.reference: op
         for op in ProcessorOperation.objects.select_related("payment").filter(
-            Q(created__gte=start, created__lt=end) | Q(reference__in=named)
+            Q(created__gte=start, created__lt=end) | Q(reference__in=named), payment__livemode=livemode
         )
     }
     found: dict[tuple[str, str], tuple[ProcessorOperation | None, dict, dict]] = {}
@@ -109,7 +116,7 @@ def processor_reconcile(*, date: date) -> dict[str, int]:
         if op.reference not in reported and op.status in ANSWERED and start <= op.created < end
     ]
     if unmatched and date < timezone.now().date():
-        later = {line.reference for line in _report(date + timedelta(days=1))}
+        later = {line.reference for line in _report(date + timedelta(days=1), livemode=livemode)}
         unmatched = [op for op in unmatched if op.reference not in later]
     for op in unmatched:
         found[(op.reference, Kind.UNKNOWN_AT_PROCESSOR)] = (op, _paysys_side(op), {})
@@ -117,14 +124,21 @@ def processor_reconcile(*, date: date) -> dict[str, int]:
     now = timezone.now()
     with transaction.atomic(durable=True):
         recorded = {
-            (b.reference, b.kind): b for b in ProcessorBreak.objects.select_for_update().filter(date=date)
+            (b.reference, b.kind): b
+            for b in ProcessorBreak.objects.select_for_update().filter(date=date, livemode=livemode)
         }
         created = 0
         for (reference, kind), (op, ours, theirs) in found.items():
             existing = recorded.get((reference, kind))
             if existing is None:
                 ProcessorBreak.objects.create(
-                    date=date, kind=kind, reference=reference, operation=op, paysys=ours, processor=theirs
+                    date=date,
+                    livemode=livemode,
+                    kind=kind,
+                    reference=reference,
+                    operation=op,
+                    paysys=ours,
+                    processor=theirs,
                 )
                 created += 1
             elif existing.resolved_at is not None:
@@ -134,6 +148,7 @@ def processor_reconcile(*, date: date) -> dict[str, int]:
         gone = [b.pk for key, b in recorded.items() if key not in found and b.resolved_at is None]
         ProcessorBreak.objects.filter(pk__in=gone).update(resolved_at=now)
         counts = {
+            "livemode": livemode,
             "report_lines": len(lines),
             "operations": len(operations),
             "breaks": len(found),
@@ -150,11 +165,20 @@ def processor_reconcile(*, date: date) -> dict[str, int]:
     return counts
 
 
+def processor_reconcile_modes(*, date: date) -> dict[str, dict | None]:
+    """``processor_reconcile`` of each mode: ``{"test": counts, "live": counts}``, with ``None``
+    for live mode while no live processor is configured (skipped: nothing to reconcile)."""
+    return {
+        "test": processor_reconcile(date=date, livemode=False),
+        "live": processor_reconcile(date=date, livemode=True) if processor_live_configured() else None,
+    }
+
+
 def processor_breaks_check() -> list[dict]:
     """``verify_ledger``'s check (registered by the app): the unresolved breaks, oldest day first."""
     return [
-        {"date": str(b["date"]), "kind": b["kind"], "reference": b["reference"]}
+        {"date": str(b["date"]), "livemode": b["livemode"], "kind": b["kind"], "reference": b["reference"]}
         for b in ProcessorBreak.objects.filter(resolved_at__isnull=True)
         .order_by("date", "pk")
-        .values("date", "kind", "reference")[:UNRESOLVED_LISTED]
+        .values("date", "livemode", "kind", "reference")[:UNRESOLVED_LISTED]
     ]

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from payments.reconciliation import processor_reconcile
+from payments.reconciliation import processor_reconcile_modes
 from payments.services import payments_expire_authorizations, payments_resolve_processing
 
 
@@ -23,6 +23,6 @@ def payments_expire_authorizations_task() -> int:
 
 @shared_task(name="paysys.payments.processor_reconcile", ignore_result=True)
 def processor_reconcile_task(day: str | None = None) -> dict:
-    """Nightly: match the processor's report of ``day`` (ISO date; yesterday, UTC, by default)."""
+    """Nightly: match each mode's processor report of ``day`` (ISO date; yesterday, UTC, by default)."""
     when = date.fromisoformat(day) if day else timezone.now().date() - timedelta(days=1)
-    return processor_reconcile(date=when)
+    return processor_reconcile_modes(date=when)

@@ -204,6 +204,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     # <beat-entries: each app adds its own entries above this line>
 }
 
+# --- History (django-simple-history) ---------------------------------------------------
+# A past version is shown, never restored: the admin's per-version page would save it with
+# obj.save(), around the services (paysys.admin.base.ServiceOnlyHistoryAdmin refuses it too).
+SIMPLE_HISTORY_REVERT_DISABLED = True
+SIMPLE_HISTORY_EDIT = False
+
 # --- Internationalisation, time -------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -251,6 +257,9 @@ def _minor_per_currency(name: str, default: dict[str, int]) -> dict[str, int]:
 PAYSYS_PROCESSOR_BACKEND = env.str(
     "PAYSYS_PROCESSOR_BACKEND", default="payments.processor.simulator.SimulatorProcessor"
 )
+# Live mode's processor adapter (a dotted path to a ``payments.processor.base.Processor``). Empty:
+# live card payments are refused with a clear 400; the simulator never serves live mode.
+PAYSYS_LIVE_PROCESSOR_BACKEND = env.str("PAYSYS_LIVE_PROCESSOR_BACKEND", default="")
 PAYSYS_PROCESSOR_TIMEOUT_MS = env.int("PAYSYS_PROCESSOR_TIMEOUT_MS", default=5000)
 PAYSYS_PROCESSOR_BREAKER_THRESHOLD = env.int("PAYSYS_PROCESSOR_BREAKER_THRESHOLD", default=5)
 PAYSYS_PROCESSOR_BREAKER_WINDOW_S = env.int("PAYSYS_PROCESSOR_BREAKER_WINDOW_S", default=30)

@@ -77,9 +77,9 @@ TOKEN_PREFIX = "simtok"  # noqa: S105 - a label, not a secret
 STATE_TTL_SECONDS = 30 * 24 * 3600
 _OP_KEY = "paysys:sim:op:{}"
 _AUTH_KEY = "paysys:sim:auth:{}"
-# A day's report: a counter of its lines, and each line under its number (1, 2, …).
-_REPORT_COUNT_KEY = "paysys:sim:report:{}:count"
-_REPORT_LINE_KEY = "paysys:sim:report:{}:{}"
+# A day's report of a settlement file: a counter of its lines, and each line under its number.
+_REPORT_COUNT_KEY = "paysys:sim:report:{}:{}:count"
+_REPORT_LINE_KEY = "paysys:sim:report:{}:{}:{}"
 _rng = random.Random()
 
 
@@ -91,6 +91,9 @@ def token_behaviour(token: str) -> str:
 
 
 class SimulatorProcessor(Processor):
+    # Each adapter (each mode's processor) keeps its own settlement file.
+    settlement_file = "test"
+
     # --- fault injection ------------------------------------------------------------------
     @staticmethod
     def _settings() -> tuple[float, float, float]:
@@ -121,14 +124,13 @@ class SimulatorProcessor(Processor):
         data = cache.get(_OP_KEY.format(reference))
         return ProcessorResult.from_dict(data) if data else None
 
-    @staticmethod
-    def _record(result: ProcessorResult, *, kind: str, amount: Money | None) -> ProcessorResult:
+    def _record(self, result: ProcessorResult, *, kind: str, amount: Money | None) -> ProcessorResult:
         # add(), not set(): if two calls with one reference race, the first record wins.
         if not cache.add(_OP_KEY.format(result.reference), result.as_dict(), timeout=STATE_TTL_SECONDS):
             return SimulatorProcessor._recorded(result.reference) or result
         now = timezone.now()
         day = now.date().isoformat()
-        count_key = _REPORT_COUNT_KEY.format(day)
+        count_key = _REPORT_COUNT_KEY.format(self.settlement_file, day)
         cache.add(count_key, 0, timeout=STATE_TTL_SECONDS)
         line = {
             "reference": result.reference,
@@ -138,7 +140,8 @@ class SimulatorProcessor(Processor):
             "status": result.status.value,
             "performed_at": now.isoformat(),
         }
-        cache.set(_REPORT_LINE_KEY.format(day, cache.incr(count_key)), line, timeout=STATE_TTL_SECONDS)
+        line_key = _REPORT_LINE_KEY.format(self.settlement_file, day, cache.incr(count_key))
+        cache.set(line_key, line, timeout=STATE_TTL_SECONDS)
         return result
 
     @staticmethod
@@ -271,8 +274,8 @@ class SimulatorProcessor(Processor):
     def settlement_report(self, *, date: date, timeout: float) -> list[ReportLine]:
         self._before()
         day = date.isoformat()
-        count = cache.get(_REPORT_COUNT_KEY.format(day)) or 0
-        keys = [_REPORT_LINE_KEY.format(day, number) for number in range(1, count + 1)]
+        count = cache.get(_REPORT_COUNT_KEY.format(self.settlement_file, day)) or 0
+        keys = [_REPORT_LINE_KEY.format(self.settlement_file, day, number) for number in range(1, count + 1)]
         stored = cache.get_many(keys)
         return [
             ReportLine(

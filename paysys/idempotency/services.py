@@ -1,6 +1,6 @@
 """Idempotency-Key: a POST retried with the same key runs once and replays its response.
 
-Protocol, per (merchant, key):
+Protocol, per (merchant, mode, key) — a test key and a live key never share a stored response:
 
 1. **Look up and lock.** A stored response for the key is replayed if the request's
    fingerprint (keyed SHA-256 of method, path and canonical JSON body) matches it, else the request
@@ -39,7 +39,7 @@ At rest: the response body is stored encrypted (``paysys.crypto``; a response ma
 keyed hash (a card payment's body holds the card number, which a plain hash would let anyone
 holding the table recover by trying the few numbers that fit its stored brand and last four).
 
-The unique constraint ``idempotency_idempotencykey_merchant_key_unique`` stays the arbiter: a
+The unique constraint ``idempotency_idempotencykey_merchant_mode_key_unique`` stays the arbiter: a
 response that appeared anyway between the lookup and the write (SQLite has no advisory locks;
 its writers are serialised instead) rolls the run back with a 409, and the retry replays.
 Inside a caller's transaction (a test case, a script) the run simply joins it and a
@@ -133,6 +133,7 @@ class _Run:
     """The keyed request running on this thread (step 2 on)."""
 
     merchant: str
+    livemode: bool
     key: str
     fingerprint: str
     method: str
@@ -150,21 +151,24 @@ class _Run:
 _running: ContextVar[_Run | None] = ContextVar("paysys_idempotency_run", default=None)
 
 
-def _begin(connection: BaseDatabaseWrapper, *, merchant: str, key: str) -> tuple[bool, IdempotencyKey | None]:
+def _begin(
+    connection: BaseDatabaseWrapper, *, merchant: str, livemode: bool, key: str
+) -> tuple[bool, IdempotencyKey | None]:
     """Step 1: whether this request may run the key (it holds the key's lock), and the stored row."""
     if connection.vendor != "postgresql":
-        return True, IdempotencyKey.objects.filter(merchant=merchant, key=key).first()
+        return True, IdempotencyKey.objects.filter(merchant=merchant, livemode=livemode, key=key).first()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT locked, fingerprint, response_status, response_body, response_content_type, recovery_point "
-            "FROM idempotency_key_begin(%s, %s)",
-            [merchant, key],
+            "FROM idempotency_key_begin(%s, %s, %s)",
+            [merchant, livemode, key],
         )
         locked, fingerprint, status, body, content_type, recovery_point = cursor.fetchone()
     if fingerprint is None:
         return locked, None
     return locked, IdempotencyKey(
         merchant=merchant,
+        livemode=livemode,
         key=key,
         fingerprint=fingerprint,
         response_status=status,
@@ -179,14 +183,16 @@ def _write(connection: BaseDatabaseWrapper, run: _Run, *, response: HttpResponse
     one; False if a response is stored already (another request's, step 1's arbiter)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {IdempotencyKey._meta.db_table} AS k (merchant, key, fingerprint, method, path, "  # noqa: S608
+            f"INSERT INTO {IdempotencyKey._meta.db_table} AS k (merchant, livemode, key, fingerprint, method, path, "  # noqa: S608
             "recovery_point, response_status, response_body, response_content_type, created) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (merchant, key) DO UPDATE SET "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (merchant, livemode, key) DO UPDATE SET "
             "recovery_point = EXCLUDED.recovery_point, response_status = EXCLUDED.response_status, "
             "response_body = EXCLUDED.response_body, response_content_type = EXCLUDED.response_content_type "
             "WHERE k.response_status IS NULL AND k.fingerprint = EXCLUDED.fingerprint RETURNING id",
             [
                 run.merchant,
+                run.livemode,
                 run.key,
                 run.fingerprint,
                 run.method.upper()[:8],
@@ -206,7 +212,9 @@ def _session_lock(connection: BaseDatabaseWrapper, run: _Run, *, take: bool) -> 
         return
     function = "pg_advisory_lock" if take else "pg_advisory_unlock"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(idempotency_key_lock_id(%s, %s))", [run.merchant, run.key])
+        cursor.execute(
+            f"SELECT {function}(idempotency_key_lock_id(%s, %s, %s))", [run.merchant, run.livemode, run.key]
+        )
     run.session_locked = take
 
 
@@ -248,24 +256,33 @@ def idempotency_checkpoint(*, recovery_point: str) -> None:
 def idempotent_run(
     *,
     merchant: str,
+    livemode: bool,
     key: str,
     method: str,
     path: str,
     body: bytes,
     execute: Callable[[], HttpResponseBase],
 ) -> HttpResponseBase:
-    """Run ``execute`` (which returns a rendered response) at most once per (merchant, key)."""
+    """Run ``execute`` (which returns a rendered response) at most once per (merchant, mode, key)."""
     idempotency_key_validate(key)
     fingerprint = request_fingerprint(method=method, path=path, body=body)
     connection = transaction.get_connection()
     manual = not connection.in_atomic_block
-    run = _Run(merchant=merchant, key=key, fingerprint=fingerprint, method=method, path=path, manual=manual)
+    run = _Run(
+        merchant=merchant,
+        livemode=livemode,
+        key=key,
+        fingerprint=fingerprint,
+        method=method,
+        path=path,
+        manual=manual,
+    )
     if manual:
         connection.set_autocommit(False)
     committed = False
     token = None
     try:
-        locked, stored = _begin(connection, merchant=merchant, key=key)
+        locked, stored = _begin(connection, merchant=merchant, livemode=livemode, key=key)
         if stored is not None and stored.fingerprint != fingerprint:
             raise _mismatch()
         if stored is not None and stored.response_status is not None:

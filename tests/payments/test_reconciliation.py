@@ -87,6 +87,7 @@ def test_an_operation_paysys_never_recorded_is_a_break_verify_ledger_names(day_o
         {
             "check": "processor_breaks_unresolved",
             "date": str(_today()),
+            "livemode": False,
             "kind": "unknown_at_paysys",
             "reference": ghost,
         }
@@ -158,9 +159,9 @@ def test_the_command_reports_the_day_and_fails_on_breaks(day_of_payments, capsys
 @pytest.mark.ledger_corrupted
 def test_the_nightly_task_reconciles_the_day_it_is_given(day_of_payments):
     ProcessorOperation.objects.filter(kind="capture").update(amount=Decimal("1.000"))
-    assert processor_reconcile_task.apply(args=[str(_today())]).get()["breaks"] == 1
+    assert processor_reconcile_task.apply(args=[str(_today())]).get()["test"]["breaks"] == 1
     # By default it reconciles yesterday, which saw nothing here.
-    assert processor_reconcile_task.apply().get()["report_lines"] == 0
+    assert processor_reconcile_task.apply().get()["test"]["report_lines"] == 0
 
 
 @pytest.mark.ledger_corrupted

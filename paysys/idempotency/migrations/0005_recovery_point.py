@@ -8,12 +8,13 @@ from importlib import import_module
 from django.db import migrations, models
 
 FORWARD = r"""
-CREATE FUNCTION idempotency_key_lock_id(p_merchant text, p_key text) RETURNS bigint
-    LANGUAGE sql IMMUTABLE AS $$ SELECT hashtextextended(p_merchant || ' ' || p_key, 0) $$;
+CREATE FUNCTION idempotency_key_lock_id(p_merchant text, p_livemode boolean, p_key text) RETURNS bigint
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT hashtextextended(p_merchant || ' ' || p_livemode::text || ' ' || p_key, 0) $$;
 
-DROP FUNCTION IF EXISTS idempotency_key_begin(text, text);
+DROP FUNCTION IF EXISTS idempotency_key_begin(text, boolean, text);
 CREATE FUNCTION idempotency_key_begin(
-    p_merchant text, p_key text,
+    p_merchant text, p_livemode boolean, p_key text,
     OUT locked boolean, OUT fingerprint text, OUT response_status integer,
     OUT response_body bytea, OUT response_content_type text, OUT recovery_point text
 ) LANGUAGE plpgsql VOLATILE AS $$
@@ -21,7 +22,8 @@ BEGIN
     -- A stored response is replayed (or another body refused) without waiting for anyone.
     SELECT k.fingerprint, k.response_status, k.response_body, k.response_content_type, k.recovery_point
         INTO fingerprint, response_status, response_body, response_content_type, recovery_point
-        FROM idempotency_idempotencykey k WHERE k.merchant = p_merchant AND k.key = p_key;
+        FROM idempotency_idempotencykey k
+        WHERE k.merchant = p_merchant AND k.livemode = p_livemode AND k.key = p_key;
     IF FOUND AND response_status IS NOT NULL THEN
         locked := false;
         RETURN;
@@ -29,23 +31,24 @@ BEGIN
     -- Held until this transaction ends; a request that commits a checkpoint takes the same
     -- lock at session level first, so it stays held across its commits and dies with the
     -- session. A second request meanwhile is told the key is in use.
-    locked := pg_try_advisory_xact_lock(idempotency_key_lock_id(p_merchant, p_key));
+    locked := pg_try_advisory_xact_lock(idempotency_key_lock_id(p_merchant, p_livemode, p_key));
     IF NOT locked THEN
         RETURN;
     END IF;
     -- A new snapshot: what a request that held the lock until just now committed is seen.
     SELECT k.fingerprint, k.response_status, k.response_body, k.response_content_type, k.recovery_point
         INTO fingerprint, response_status, response_body, response_content_type, recovery_point
-        FROM idempotency_idempotencykey k WHERE k.merchant = p_merchant AND k.key = p_key;
+        FROM idempotency_idempotencykey k
+        WHERE k.merchant = p_merchant AND k.livemode = p_livemode AND k.key = p_key;
 END
 $$;
 """
 
-# Back to 0002's function, transaction-level lock only.
-_previous = import_module("paysys.idempotency.migrations.0002_stored_with_the_request")
+# Back to 0004's function (per mode), transaction-level lock only.
+_previous = import_module("paysys.idempotency.migrations.0004_livemode")
 REVERSE = (
-    "DROP FUNCTION IF EXISTS idempotency_key_begin(text, text);\n"
-    "DROP FUNCTION IF EXISTS idempotency_key_lock_id(text, text);\n" + _previous.FORWARD
+    "DROP FUNCTION IF EXISTS idempotency_key_begin(text, boolean, text);\n"
+    "DROP FUNCTION IF EXISTS idempotency_key_lock_id(text, boolean, text);\n" + _previous.FORWARD
 )
 _on_postgresql = _previous._on_postgresql
 
@@ -56,7 +59,7 @@ def _unfinished_delete(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("idempotency", "0003_responses_encrypted"),
+        ("idempotency", "0004_livemode"),
     ]
 
     operations = [

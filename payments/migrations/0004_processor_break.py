@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0002_lean_indexes'),
+        ('payments', '0003_admin_action_permissions'),
     ]
 
     operations = [
@@ -16,6 +16,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('date', models.DateField()),
+                ('livemode', models.BooleanField(default=False)),
                 ('kind', models.CharField(choices=[('unknown_at_paysys', 'Unknown At Paysys'), ('unknown_at_processor', 'Unknown At Processor'), ('amount_differs', 'Amount Differs'), ('state_differs', 'State Differs')], max_length=24)),
                 ('reference', models.CharField(max_length=128)),
                 ('paysys', models.JSONField(blank=True, default=dict)),
