@@ -1008,7 +1008,13 @@ def payment_review_decline(*, payment_id: str, operator_id: str) -> Payment:
 
 
 def _ask(op: ProcessorOperation) -> ProcessorResult | str | None:
-    return _call(lambda: processor_call("status", livemode=op.payment.livemode, reference=op.reference))
+    """What the processor says about ``op``: its result, ``None`` (it never received it), or
+    ``"timeout"`` when it cannot be asked. A processor that refuses the question (an open breaker,
+    an outage) has said nothing about the operation: unknown, never "not sent"."""
+    try:
+        return processor_call("status", livemode=op.payment.livemode, reference=op.reference)
+    except (ProcessorTimeoutError, ProcessorUnavailableError):
+        return "timeout"
 
 
 def _operation_finish(op: ProcessorOperation, outcome: ProcessorResult | str | None) -> Payment | None:
@@ -1022,8 +1028,8 @@ def _operation_finish(op: ProcessorOperation, outcome: ProcessorResult | str | N
     return payment
 
 
-# Operations after which "not sent" returns the payment to where it was: the caller hears 503
-# and may try again; after an authorization or a refund "not sent" is a final answer.
+# Operations after which "not sent" returns the payment to where it was: a retry runs them
+# afresh; after an authorization or a refund "not sent" is a final answer.
 _RETRIED_WHEN_NOT_SENT = frozenset({Kind.CONFIRM, Kind.CAPTURE, Kind.VOID})
 
 
@@ -1032,7 +1038,8 @@ def _resume(*, merchant_pk: int) -> ProcessorOperation | None:
 
     The operation is the key's recovery point (``paysys.idempotency``). Still pending, it is
     sent again under its reference (the processor answers a reference it has seen with its
-    first result, and does now what it never received) and applied. Returns it, for the use
+    first result, and does now what it never received) and applied; a processor that refuses
+    to be called leaves it pending (a 503). Returns it, for the use
     case to go on from its payment's state; ``None`` for a first attempt, or when the request
     is to run afresh (the processor never received an operation that may be tried again).
     """
@@ -1048,11 +1055,13 @@ def _resume(*, merchant_pk: int) -> ProcessorOperation | None:
         return None
     if op.status == OpStatus.PENDING:
         outcome = _send(op, op.payment)
-        _operation_finish(op, outcome)
-        if outcome is None and op.kind in _RETRIED_WHEN_NOT_SENT:
+        if outcome is None:
+            # Refused now (an open breaker, an outage), but the attempt that died may have
+            # reached the processor: unknown. It stays pending for the next retry or the resolver.
             raise ServiceUnavailableError(
                 "The processor is unavailable; try again.", payment=op.payment.public_id
             )
+        _operation_finish(op, outcome)
         return op
     if op.status == OpStatus.NOT_SENT and op.kind in _RETRIED_WHEN_NOT_SENT:
         return None

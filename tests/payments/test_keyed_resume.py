@@ -103,6 +103,27 @@ def test_what_nobody_retries_the_resolver_finishes(api, crashing):
     assert_ledger_ok()
 
 
+def test_a_retry_refused_by_an_open_breaker_leaves_the_operation_pending(api, crashing, settings):
+    """The attempt that died reached the processor: a breaker refusing the retry's call says
+    nothing about it, so it stays pending (a 503) and the next retry finishes it."""
+    from payments.processor import breaker
+
+    crashing.crash_on = {"authorize"}
+    _crashes(lambda: _pay(api, "k1"))
+    settings.PAYSYS_PROCESSOR_BREAKER_THRESHOLD = 1
+    breaker.record_failure()
+    refused = _pay(api, "k1")
+    assert refused.status_code == 503, refused.content
+    payment = Payment.objects.get()
+    op = ProcessorOperation.objects.get(kind="authorize")
+    assert (op.status, payment.status) == ("pending", "processing")
+    breaker.reset()
+    retried = _pay(api, "k1")
+    assert (retried.status_code, retried.json()["status"]) == (201, "succeeded")
+    assert _performed() == {(payment.public_id, "authorize"): 1, (payment.public_id, "capture"): 1}
+    assert_ledger_ok()
+
+
 def test_a_capture_whose_process_died_is_finished_by_its_retry(api, crashing):
     created = _pay(api, "create", capture_method="manual").json()
     crashing.crash_on = {"capture"}

@@ -315,6 +315,31 @@ def test_operation_the_processor_never_received_is_concluded_not_done(merchant, 
     assert (payment.status, payment.failure_code) == ("failed", "processing_error")
 
 
+def test_while_the_breaker_is_open_the_resolver_leaves_an_operation_pending(merchant, settings):
+    """An open breaker refuses the question: the processor said nothing, never "not received"."""
+    from datetime import timedelta
+
+    from payments.processor import breaker
+
+    settings.PAYSYS_PROCESSOR_SIMULATOR_TIMEOUT_RATE = 1.0
+    payment = payment_create(merchant=merchant, amount=eur("10.00"), card=card())
+    settings.PAYSYS_PROCESSOR_SIMULATOR_TIMEOUT_RATE = 0.0
+    settings.PAYSYS_PROCESSOR_BREAKER_THRESHOLD = 1
+    breaker.record_failure()
+    assert breaker.state() == "open"
+    counts = payments_resolve_processing(min_age=timedelta(0))
+    assert counts == {"resolved": 0, "not_sent": 0, "unknown": 1, "captured": 0}
+    op = ProcessorOperation.objects.get(payment=payment, kind="authorize")
+    payment.refresh_from_db()
+    assert (op.status, payment.status) == ("pending", "processing")
+    # Once it can be asked, the processor's answer (it authorized) is applied.
+    breaker.reset()
+    assert payments_resolve_processing(min_age=timedelta(0))["resolved"] == 1
+    payment.refresh_from_db()
+    assert payment.status == "succeeded"
+    assert_ledger_ok()
+
+
 def test_resolver_skips_operations_younger_than_its_minimum_age(merchant, settings):
     settings.PAYSYS_PROCESSOR_SIMULATOR_TIMEOUT_RATE = 1.0
     payment_create(merchant=merchant, amount=eur("10.00"), card=card())
