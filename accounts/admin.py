@@ -1,13 +1,19 @@
 """The ledger in the admin: read-only. Operators look here; money moves only through services
-(adjustments go through a maker-checker flow, never an edit form)."""
+(adjustments go through a maker-checker flow, never an edit form). The one decision taken here
+is an account's overdraft (``accounts.overdraft``): an action asking for a reason."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import Entry, Hold, JournalTransaction, LedgerAccount, LedgerVerification, Transfer
+from accounts.overdraft import account_overdraft_set
 from accounts.selectors import accounts_with_balances
+from paysys.errors import PaysysError
+
+OVERDRAFT_TEMPLATE = "admin/accounts/overdraft_decision.html"
 
 LIST_PER_PAGE = 50
 
@@ -76,6 +82,47 @@ class LedgerAccountAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     @admin.display(description="available", ordering="available")
     def available_display(self, obj: LedgerAccount):
         return obj.available
+
+    actions = ["allow_overdraft", "withdraw_overdraft"]
+
+    def has_overdraft_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.set_overdraft")
+
+    @admin.action(description="Allow overdraft (asks for a reason)", permissions=["overdraft"])
+    def allow_overdraft(self, request: HttpRequest, queryset: QuerySet[LedgerAccount]):
+        return self._overdraft_decide(request, queryset, allow_negative=True, action="allow_overdraft")
+
+    @admin.action(description="Withdraw overdraft (asks for a reason)", permissions=["overdraft"])
+    def withdraw_overdraft(self, request: HttpRequest, queryset: QuerySet[LedgerAccount]):
+        return self._overdraft_decide(request, queryset, allow_negative=False, action="withdraw_overdraft")
+
+    def _overdraft_decide(self, request, queryset, *, allow_negative: bool, action: str):
+        reason = request.POST.get("reason", "").strip()
+        if "apply" not in request.POST or not reason:
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Allow overdraft" if allow_negative else "Withdraw overdraft",
+                "accounts": list(queryset.order_by("pk")),
+                "allow_negative": allow_negative,
+                "action": action,
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(request, OVERDRAFT_TEMPLATE, context)
+        done = 0
+        for account in queryset.order_by("pk"):
+            try:
+                account_overdraft_set(
+                    account_id=account.pk,
+                    allow_negative=allow_negative,
+                    reason=reason,
+                    operator_id=str(request.user.pk),
+                )
+                done += 1
+            except PaysysError as exc:
+                self.message_user(request, f"{account}: {exc.message}", level=messages.ERROR)
+        if done:
+            self.message_user(request, f"Overdraft {'allowed' if allow_negative else 'withdrawn'}: {done}.")
+        return None
 
 
 @admin.register(JournalTransaction)

@@ -22,9 +22,14 @@ from paysys.api import schema  # noqa: F401  (registers the Bearer scheme with d
 from paysys.api.auth import ApiCaller, ApiKeyAuthentication, ApiKeyScopePermission
 from paysys.api.filters import ListFilterSet, filter_queryset
 from paysys.api.pagination import Page, paginate
-from paysys.errors import NotFoundError
+from paysys.errors import InvalidRequestError, NotFoundError
 from paysys.idempotency.services import HEADER as IDEMPOTENCY_HEADER
 from paysys.idempotency.services import idempotent_run
+
+# Fields the API shows and only operators set (API.md: ``allow_negative`` is shown, never set):
+# naming one in any request body is a 400 naming it, not a silently ignored field.
+OPERATOR_ONLY_PARAMS = ("allow_negative",)
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class PaysysApiView(APIView):
@@ -47,6 +52,14 @@ class PaysysApiView(APIView):
         for value in kwargs.values():
             if isinstance(value, str) and "\x00" in value:
                 raise NotFoundError(f"No such object: {value!r}.")
+        if request.method in WRITE_METHODS and isinstance(request.data, dict):
+            for param in OPERATOR_ONLY_PARAMS:
+                if param in request.data:
+                    raise InvalidRequestError(
+                        f"{param} is an operator's decision and cannot be set through the API.",
+                        code="parameter_not_settable",
+                        param=param,
+                    )
 
     def dispatch(self, request: object, *args: object, **kwargs: object) -> HttpResponseBase:
         # DRF's APIView.dispatch, with the handler run inside the idempotency protocol.
