@@ -1,11 +1,11 @@
-"""Reads of payments, payment methods, refunds and disputes, always scoped to one merchant.
+"""Reads of payments, payment methods, refunds, disputes and top-ups, always scoped to one merchant.
 
 An object of another merchant is a ``NotFoundError`` identical to an unknown id (tenancy).
 """
 
 from django.db.models import QuerySet
 
-from payments.models import Dispute, Payment, PaymentMethod, ProcessorOperation, Refund
+from payments.models import Dispute, Payment, PaymentMethod, ProcessorOperation, Refund, TopUp
 from paysys.errors import NotFoundError
 
 _PAYMENT_RELATED = ("merchant", "payment_method", "source_account")
@@ -64,3 +64,19 @@ def processor_operations_pending(*, limit: int) -> list[ProcessorOperation]:
     return list(
         ProcessorOperation.objects.filter(status=ProcessorOperation.OpStatus.PENDING).order_by("pk")[:limit]
     )
+
+
+_TOP_UP_RELATED = ("account", "payment")
+
+
+def top_up_get(*, merchant_pk: int, top_up_id: str) -> TopUp:
+    try:
+        return TopUp.objects.select_related(*_TOP_UP_RELATED).get(
+            merchant_id=merchant_pk, public_id=top_up_id
+        )
+    except TopUp.DoesNotExist:
+        raise _missing("top-up", top_up_id, "id") from None
+
+
+def top_up_list(*, merchant_pk: int) -> QuerySet[TopUp]:
+    return TopUp.objects.filter(merchant_id=merchant_pk).select_related(*_TOP_UP_RELATED)
