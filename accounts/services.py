@@ -1078,6 +1078,7 @@ _DATABASE_REFUSALS: dict[str, type[PaysysError]] = {
     "PT400": InvalidRequestError,
     "PT402": InsufficientFundsError,
     "PT404": NotFoundError,
+    "PT4OD": OverdraftFundingError,
     "PT409": CurrencyMismatchError,
     "PT410": AccountClosedError,
     "PT423": AccountFrozenError,

@@ -1,6 +1,6 @@
 """An account that may go negative and is not the platform's never funds an account a merchant
 owns (``accounts.models.overdraft_is_credit``): ``ledger_transfer_create`` refuses such a
-transfer (SQLSTATE ``PT400``, HINT ``from_account``) before it writes anything, as ``_post``
+transfer (SQLSTATE ``PT4OD``, HINT ``from_account``) before it writes anything, as ``_post``
 does in Python. The function is the one of migration 0005 with ``ledger_overdraft_funding_check``
 called after the accounts are read; going back re-creates 0005's functions as they were.
 
@@ -18,7 +18,7 @@ RETURNS void LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
     IF p_source.allow_negative AND p_source.owner_type <> 'platform' AND p_destination.owner_type <> 'platform' THEN
         RAISE EXCEPTION 'An account that may go negative cannot fund an account a merchant owns; fund it with a top-up, a payment or a transfer from a funded account.'
-            USING ERRCODE = 'PT400', HINT = 'from_account';
+            USING ERRCODE = 'PT4OD', HINT = 'from_account';
     END IF;
 END
 $$;
