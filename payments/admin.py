@@ -11,6 +11,7 @@ from payments.services import (
     payment_review_approve,
     payment_review_decline,
 )
+from paysys.audit.admin_tools import ReadOnlyAdminMixin
 from paysys.errors import PaysysError
 
 
@@ -168,7 +169,7 @@ class DisputeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(TopUp)
-class TopUpAdmin(admin.ModelAdmin):
+class TopUpAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read only: a top-up is its payment's outcome; operators act on the payment."""
 
     list_display = ("public_id", "merchant", "account", "payment", "amount", "currency", "status", "created")
@@ -186,15 +187,6 @@ class TopUpAdmin(admin.ModelAdmin):
         "livemode",
         "created",
     )
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(PaymentMethod)

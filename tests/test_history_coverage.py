@@ -18,6 +18,7 @@ WITHOUT_HISTORY = {
     "accounts.Entry": "immutable (trigger)",
     "accounts.LedgerVerification": "append-only result of a verify_ledger run",
     "payments.PaymentMethod": "written once at tokenization, never changed",
+    "payments.TopUp": "written once with its payment, never changed: its status is its payment's",
     # Mutable, but their own append-only rows already are their history.
     "accounts.LedgerBalanceShard": "running sum of its entries, each with balance_after",
     "audit.AuditChainHead": "pointer to the last row of its chain: the chain is the history",

@@ -187,3 +187,17 @@ def test_a_top_up_of_another_merchant_is_404(api, merchant_factory, api_client_f
     response = api.get(f"/v1/top_ups/{theirs}")
     assert response.status_code == 404
     assert theirs not in {row["id"] for row in api.get("/v1/top_ups").json()["data"]}
+
+
+def test_operators_see_top_ups_read_only_in_the_admin(api, admin_client):
+    from django.urls import reverse
+
+    top_up(api, open_wallet(api))
+    row = TopUp.objects.get()
+    changelist = admin_client.get(reverse("admin:payments_topup_changelist"))
+    assert changelist.status_code == 200 and row.public_id.encode() in changelist.content
+    assert b"delete_selected" not in changelist.content
+    assert admin_client.get(reverse("admin:payments_topup_change", args=[row.pk])).status_code == 200
+    assert admin_client.get(reverse("admin:payments_topup_add")).status_code == 403
+    assert admin_client.post(reverse("admin:payments_topup_delete", args=[row.pk])).status_code == 403
+    assert TopUp.objects.filter(pk=row.pk).exists()
