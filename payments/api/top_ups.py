@@ -7,18 +7,17 @@ payment waits for a challenge, a review or the processor), or, when the card is 
 """
 
 import django_filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from payments.api.serializers import ID_MAX_LENGTH, PaymentMethodDataInput
-from payments.api.views import UpperCaseCharFilter
 from payments.models import TopUp
 from payments.objects import top_up_object
 from payments.selectors import top_up_get, top_up_list
 from payments.states import Status
 from payments.top_ups import top_up_create
 from paysys.api.fields import CurrencyField, MetadataField, StrictIntegerField
-from paysys.api.filters import ListFilterSet
+from paysys.api.filters import CurrencyFilter, ListFilterSet, filter_parameters
 from paysys.api.schema import IDEMPOTENCY_KEY_PARAMETER, LIST_PARAMETERS, list_of, responses
 from paysys.api.views import PaysysApiView
 from paysys.client_ip import client_ip
@@ -69,7 +68,7 @@ class TopUpOutput(serializers.Serializer):
 
 class TopUpFilterSet(ListFilterSet):
     status = django_filters.ChoiceFilter(choices=TopUp.TopUpStatus.choices, method="filter_status")
-    currency = UpperCaseCharFilter(field_name="currency")
+    currency = CurrencyFilter(field_name="currency")
     account = django_filters.CharFilter(field_name="account__public_id")
 
     def filter_status(self, queryset, name, value):
@@ -104,12 +103,7 @@ class TopUpListCreateApi(PaysysApiView):
         tags=[TAG],
         operation_id="top_ups_list",
         summary="List top-ups, newest first",
-        parameters=[
-            *LIST_PARAMETERS,
-            OpenApiParameter("status", str, enum=TopUp.TopUpStatus.values),
-            OpenApiParameter("currency", str),
-            OpenApiParameter("account", str, description="Only the top-ups of this wallet."),
-        ],
+        parameters=LIST_PARAMETERS + filter_parameters(TopUpFilterSet),
         responses=responses({200: list_of(TopUpOutput, "TopUpList")}),
     )
     def get(self, request):

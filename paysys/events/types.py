@@ -73,7 +73,8 @@ EVENT_TYPES: dict[str, EventType] = {
         "top_up", "A top-up's payment was captured: the wallet was credited the top-up's `net`."
     ),
     "top_up.failed": EventType(
-        "top_up", "A top-up's payment failed, was voided or expired (`failure_code`); the wallet was not credited."
+        "top_up",
+        "A top-up's payment failed, was voided or expired (`failure_code`); the wallet was not credited.",
     ),
     "settlement.completed": EventType("settlement", "A settlement of your captured funds completed."),
     "payout.paid": EventType("payout", "A payout arrived."),

@@ -1,7 +1,7 @@
 """An account that may go negative and is not the platform's never funds an account a merchant
 owns (``accounts.models.overdraft_is_credit``): ``ledger_transfer_create`` refuses such a
 transfer (SQLSTATE ``PT4OD``, HINT ``from_account``) before it writes anything, as ``_post``
-does in Python. The function is the one of migration 0005 with ``ledger_overdraft_funding_check``
+does in Python. The function is the one of migration 0005 (unchanged since) with ``ledger_overdraft_funding_check``
 called after the accounts are read; going back re-creates 0005's functions as they were.
 
 Overdraft on a merchant-owned account is an operator's decision (``account_overdraft_set``),
@@ -138,7 +138,7 @@ def _reverse(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0005_transfer_function"),
+        ("accounts", "0006_truncate_refused"),
     ]
 
     operations = [
