@@ -28,9 +28,8 @@ from paysys.idempotency.services import HEADER as IDEMPOTENCY_HEADER
 from paysys.idempotency.services import idempotent_run
 
 # Fields the API shows and only operators set (API.md: ``allow_negative`` is shown, never set):
-# naming one in any request body is a 400 naming it, not a silently ignored field.
+# naming one in a request body is a 400 naming it (``parse``), not a silently ignored field.
 OPERATOR_ONLY_PARAMS = ("allow_negative",)
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class PaysysApiView(APIView):
@@ -53,14 +52,6 @@ class PaysysApiView(APIView):
         for value in kwargs.values():
             if isinstance(value, str) and "\x00" in value:
                 raise NotFoundError(f"No such object: {value!r}.")
-        if request.method in WRITE_METHODS and isinstance(request.data, dict):
-            for param in OPERATOR_ONLY_PARAMS:
-                if param in request.data:
-                    raise InvalidRequestError(
-                        f"{param} is an operator's decision and cannot be set through the API.",
-                        code="parameter_not_settable",
-                        param=param,
-                    )
 
     def dispatch(self, request: object, *args: object, **kwargs: object) -> HttpResponseBase:
         # DRF's APIView.dispatch, with the handler run inside the idempotency protocol.
@@ -110,6 +101,13 @@ class PaysysApiView(APIView):
         """Validate the JSON body; a problem is a 400 naming the parameter."""
         if not isinstance(self.request.data, dict):
             raise serializers.ValidationError("The request body must be a JSON object.")
+        for param in OPERATOR_ONLY_PARAMS:
+            if param in self.request.data:
+                raise InvalidRequestError(
+                    f"{param} is an operator's decision and cannot be set through the API.",
+                    code="parameter_not_settable",
+                    param=param,
+                )
         serializer = serializer_class(data=self.request.data, context=self.serializer_context())
         # JSON types first: DRF would turn 0 into "0" or False before any validator sees it.
         errors = json_type_errors(serializer, self.request.data)
