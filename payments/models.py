@@ -59,6 +59,8 @@ def new_top_up_id() -> str:
 
 
 class PaymentMethod(models.Model):
+    TENANT_FIELDS = ("merchant", "livemode")  # see paysys.tenancy
+
     class Type(models.TextChoices):
         CARD = "card"
 
@@ -97,6 +99,8 @@ class PaymentMethod(models.Model):
 
 
 class Payment(models.Model):
+    TENANT_FIELDS = ("merchant", "livemode")
+
     class CaptureMethod(models.TextChoices):
         AUTOMATIC = "automatic"
         MANUAL = "manual"
@@ -303,6 +307,8 @@ class ProcessorOperation(models.Model):
 
 
 class Refund(models.Model):
+    TENANT_FIELDS = ("merchant", "livemode")
+
     class RefundStatus(models.TextChoices):
         PENDING = "pending"
         SUCCEEDED = "succeeded"
@@ -344,6 +350,8 @@ class Refund(models.Model):
 
 
 class Dispute(models.Model):
+    TENANT_FIELDS = ("merchant", "livemode")
+
     class DisputeStatus(models.TextChoices):
         NEEDS_RESPONSE = "needs_response"
         UNDER_REVIEW = "under_review"
@@ -449,6 +457,7 @@ class TopUp(models.Model):
         "accounts.LedgerAccount", on_delete=models.PROTECT, related_name="+", db_index=False
     )
     payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="top_up")
+    TENANT_FIELDS = ("merchant", "livemode")
     amount = _amount()
     currency = models.CharField(max_length=3)
     metadata = models.JSONField(default=dict, blank=True)

@@ -34,11 +34,13 @@ from paysys.errors import (
 )
 
 
-def _top_up_wallet(*, merchant: Merchant, account_id: str, currency: str) -> LedgerAccount:
-    """The merchant's open wallet in ``currency``; another merchant's is as unknown as none."""
+def _top_up_wallet(*, merchant: Merchant, account_id: str, currency: str, livemode: bool) -> LedgerAccount:
+    """The merchant's open wallet in ``currency`` and this mode; another merchant's, or one of the
+    other mode, is as unknown as none."""
     wallet = LedgerAccount.objects.filter(
         public_id=account_id,
         merchant_id=merchant.public_id,
+        livemode=livemode,
         owner_type=OwnerType.CUSTOMER,
         kind=AccountKind.WALLET,
     ).first()
@@ -76,7 +78,9 @@ def top_up_create(
     """
     if not payment_method_id and not card:
         raise InvalidRequestError("Give payment_method or payment_method_data.", param="payment_method")
-    wallet = _top_up_wallet(merchant=merchant, account_id=account_id, currency=amount.currency.code)
+    wallet = _top_up_wallet(
+        merchant=merchant, account_id=account_id, currency=amount.currency.code, livemode=livemode
+    )
     recorded: list[TopUp] = []
 
     def record(payment: Payment) -> None:

@@ -108,7 +108,7 @@ class TopUpListCreateApi(PaysysApiView):
     )
     def get(self, request):
         return self.paginated(
-            top_up_list(merchant_pk=self.caller.merchant_pk), TopUpOutput, filterset_class=TopUpFilterSet
+            top_up_list(tenant=self.caller.tenant), TopUpOutput, filterset_class=TopUpFilterSet
         )
 
 
@@ -120,6 +120,4 @@ class TopUpDetailApi(PaysysApiView):
         responses=responses({200: TopUpOutput}),
     )
     def get(self, request, top_up_id: str):
-        return self.object_response(
-            top_up_get(merchant_pk=self.caller.merchant_pk, top_up_id=top_up_id), TopUpOutput
-        )
+        return self.object_response(top_up_get(tenant=self.caller.tenant, top_up_id=top_up_id), TopUpOutput)

@@ -164,7 +164,7 @@ def test_balance_lists_available_pending_reserved_per_currency(api):
 
 
 def test_balance_transactions_list_movements_of_the_merchants_own_balance(api, a):
-    available = LedgerAccount.objects.get(merchant_id=a.merchant_id, kind="available")
+    available = LedgerAccount.objects.get(merchant_id=a.merchant_id, kind="available", livemode=False)
     funding = funded_wallet(api)
     out = api.post(
         "/v1/transfers",
@@ -270,7 +270,9 @@ def test_nul_in_a_path_id_is_404_in_a_currency_filter_or_metadata_is_400(api):
 
 def test_list_reads_run_a_constant_number_of_queries(api, a, django_assert_num_queries):
     source, destination = funded_wallet(api)["id"], wallet(api)["id"]
-    available = LedgerAccount.objects.get(merchant_id=a.merchant_id, kind="available").public_id
+    available = LedgerAccount.objects.get(
+        merchant_id=a.merchant_id, kind="available", livemode=False
+    ).public_id
     for amount in (1, 2, 3, 4):
         for target in (destination, available):
             body = {"from_account": source, "to_account": target, "amount": amount, "currency": "eur"}

@@ -1,8 +1,8 @@
 """An account that may go negative and is not the platform's never funds an account a merchant
 owns (``accounts.models.overdraft_is_credit``): ``ledger_transfer_create`` refuses such a
 transfer (SQLSTATE ``PT4OD``, HINT ``from_account``) before it writes anything, as ``_post``
-does in Python. The function is the one of migration 0005 (unchanged since) with ``ledger_overdraft_funding_check``
-called after the accounts are read; going back re-creates 0005's functions as they were.
+does in Python. The function is the one of migration 0008 (0005's, with the mode check) with ``ledger_overdraft_funding_check``
+called after the accounts are read; going back re-applies 0008 (its reverse, then its forward).
 
 Overdraft on a merchant-owned account is an operator's decision (``account_overdraft_set``),
 under the ``set_overdraft`` permission added here.
@@ -41,8 +41,11 @@ DECLARE
     src_after numeric;
     dst_after numeric;
 BEGIN
-    src := ledger_transfer_account(p_merchant, p_from_pk, p_from_public, 'from_account', p_currency, p_kinds);
-    dst := ledger_transfer_account(p_merchant, p_to_pk, p_to_public, 'to_account', p_currency, p_kinds);
+    -- The transfer's mode is the calling key's, carried by its event.
+    src := ledger_transfer_account(p_merchant, (p_event->>'livemode')::boolean, p_from_pk, p_from_public,
+        'from_account', p_currency, p_kinds);
+    dst := ledger_transfer_account(p_merchant, (p_event->>'livemode')::boolean, p_to_pk, p_to_public,
+        'to_account', p_currency, p_kinds);
     from_id := src.id;
     from_public := src.public_id;
     to_id := dst.id;
@@ -130,7 +133,7 @@ def _forward(apps, schema_editor):
 
 def _reverse(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        previous = importlib.import_module("accounts.migrations.0005_transfer_function")
+        previous = importlib.import_module("accounts.migrations.0008_transfer_mode")
         schema_editor.execute(previous.REVERSE, params=None)
         schema_editor.execute(previous.FORWARD, params=None)
         schema_editor.execute(DROP_CHECK, params=None)
@@ -138,7 +141,7 @@ def _reverse(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0006_truncate_refused"),
+        ("accounts", "0008_transfer_mode"),
     ]
 
     operations = [
