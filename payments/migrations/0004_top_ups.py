@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0001_initial'),
         ('merchants', '0004_lean_indexes'),
-        ('payments', '0002_lean_indexes'),
+        ('payments', '0003_admin_action_permissions'),
     ]
 
     operations = [
