@@ -2,18 +2,15 @@
 (adjustments go through a maker-checker flow, never an edit form). The one decision taken here
 is an account's overdraft (``accounts.overdraft``): an action asking for a reason."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
 
 from accounts.models import Entry, Hold, JournalTransaction, LedgerAccount, LedgerVerification, Transfer
 from accounts.overdraft import account_overdraft_set
 from accounts.selectors import accounts_with_balances
+from paysys.admin.actions import confirmed_action, each_through
 from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin, ServiceOnlyHistoryAdmin
-from paysys.errors import PaysysError
-
-OVERDRAFT_TEMPLATE = "admin/accounts/overdraft_decision.html"
 
 LIST_PER_PAGE = 50
 
@@ -69,44 +66,27 @@ class LedgerAccountAdmin(LedgerReadOnlyMixin, ServiceOnlyHistoryAdmin):
 
     actions = ["allow_overdraft", "withdraw_overdraft"]
 
-    def has_overdraft_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("accounts.set_overdraft")
+    @confirmed_action(description="Allow overdraft", permission="set_overdraft")
+    def allow_overdraft(self, request, queryset, reason):
+        self._overdraft_set(request, queryset, reason, allow_negative=True)
 
-    @admin.action(description="Allow overdraft (asks for a reason)", permissions=["overdraft"])
-    def allow_overdraft(self, request: HttpRequest, queryset: QuerySet[LedgerAccount]):
-        return self._overdraft_decide(request, queryset, allow_negative=True, action="allow_overdraft")
+    @confirmed_action(description="Withdraw overdraft", permission="set_overdraft")
+    def withdraw_overdraft(self, request, queryset, reason):
+        self._overdraft_set(request, queryset, reason, allow_negative=False)
 
-    @admin.action(description="Withdraw overdraft (asks for a reason)", permissions=["overdraft"])
-    def withdraw_overdraft(self, request: HttpRequest, queryset: QuerySet[LedgerAccount]):
-        return self._overdraft_decide(request, queryset, allow_negative=False, action="withdraw_overdraft")
-
-    def _overdraft_decide(self, request, queryset, *, allow_negative: bool, action: str):
-        reason = request.POST.get("reason", "").strip()
-        if "apply" not in request.POST or not reason:
-            context = {
-                **self.admin_site.each_context(request),
-                "title": "Allow overdraft" if allow_negative else "Withdraw overdraft",
-                "accounts": list(queryset.order_by("pk")),
-                "allow_negative": allow_negative,
-                "action": action,
-                "opts": self.model._meta,
-            }
-            return TemplateResponse(request, OVERDRAFT_TEMPLATE, context)
-        done = 0
-        for account in queryset.order_by("pk"):
-            try:
-                account_overdraft_set(
-                    account_id=account.pk,
-                    allow_negative=allow_negative,
-                    reason=reason,
-                    operator_id=str(request.user.pk),
-                )
-                done += 1
-            except PaysysError as exc:
-                self.message_user(request, f"{account}: {exc.message}", level=messages.ERROR)
-        if done:
-            self.message_user(request, f"Overdraft {'allowed' if allow_negative else 'withdrawn'}: {done}.")
-        return None
+    def _overdraft_set(self, request, queryset, reason: str, *, allow_negative: bool) -> None:
+        each_through(
+            self,
+            request,
+            queryset,
+            lambda account: account_overdraft_set(
+                account_id=account.pk,
+                allow_negative=allow_negative,
+                reason=reason,
+                operator_id=str(request.user.pk),
+            ),
+            "Overdraft allowed" if allow_negative else "Overdraft withdrawn",
+        )
 
 
 @admin.register(JournalTransaction)

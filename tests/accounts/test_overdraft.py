@@ -199,11 +199,11 @@ def test_the_admin_action_asks_for_a_reason_then_calls_the_service(admin_client,
     action = {"action": "allow_overdraft", "_selected_action": [wallet.pk]}
 
     form = _changelist(admin_client, action)
-    assert form.status_code == 200 and b"Reason" in form.content
+    assert form.status_code == 200 and b"reason" in form.content
     wallet.refresh_from_db()
     assert not wallet.allow_negative
 
-    done = _changelist(admin_client, {**action, "apply": "1", "reason": "approved by risk"})
+    done = _changelist(admin_client, {**action, "confirm": "1", "reason": "approved by risk"})
     assert done.status_code == 302
     wallet.refresh_from_db()
     assert wallet.allow_negative
@@ -224,7 +224,7 @@ def test_staff_without_the_overdraft_permission_do_not_get_the_action(client, wa
     assert page.status_code == 200 and b"allow_overdraft" not in page.content
     client.post(
         reverse("admin:accounts_ledgeraccount_changelist"),
-        {"action": "allow_overdraft", "_selected_action": [wallet.pk], "apply": "1", "reason": "x"},
+        {"action": "allow_overdraft", "_selected_action": [wallet.pk], "confirm": "1", "reason": "x"},
     )
     wallet.refresh_from_db()
     assert not wallet.allow_negative
