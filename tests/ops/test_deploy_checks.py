@@ -37,3 +37,23 @@ def test_production_refuses_to_start_without_a_secret_key():
     )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("database_url", "complaint"),
+    [
+        (None, "DATABASE_URL must be set in production"),  # never the embedded server of make run
+        ("sqlite:////tmp/paysys.sqlite3", "must name a PostgreSQL database"),  # PostgreSQL only
+    ],
+)
+def test_production_needs_a_postgresql_database_url(database_url, complaint):
+    env = production_env()
+    env.pop("DATABASE_URL", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=50
+    )
+    assert result.returncode != 0
+    assert complaint in result.stderr
