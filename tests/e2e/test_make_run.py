@@ -8,9 +8,11 @@ import contextlib
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -90,8 +92,11 @@ class MakeRun:
 
 
 @pytest.fixture(scope="module")
-def make_run(tmp_path_factory):
-    var_dir = tmp_path_factory.mktemp("newcomer") / "var"
+def make_run():
+    # Not under pytest's own temporary folder: every pytest session on the machine resets that to
+    # 0700, and as root the server runs as another user, who must reach its data folder.
+    checkout = Path(tempfile.mkdtemp(prefix="paysys-make-run-"))
+    var_dir = checkout / "var"
     env = {
         key: value
         for key, value in os.environ.items()
@@ -107,6 +112,7 @@ def make_run(tmp_path_factory):
         yield run
     finally:
         run.kill()
+        shutil.rmtree(checkout, ignore_errors=True)
 
 
 def _seeded_key(output: str) -> str:
