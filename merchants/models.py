@@ -100,17 +100,24 @@ class FeePlan(models.Model):
     """The merchant's fees in one currency: basis points of the amount plus a fixed amount per
     payment, and the fee for a dispute.
 
-    ``fixed_minor`` is in the currency's minor unit (an integer, as at the API edge);
-    ``merchants.selectors.merchant_fee_terms_get`` turns it into ``Money``.
+    The amounts are in the currency's minor unit (integers, as at the API edge); an empty one
+    follows the platform's default for the currency. ``merchants.selectors.merchant_fee_terms_get``
+    resolves both and turns them into ``Money``.
     """
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="fee_plans")
     currency = models.CharField(max_length=3)
     basis_points = models.PositiveIntegerField()
-    fixed_minor = models.PositiveBigIntegerField(default=0)
+    # Added to every payment's fee in this currency (minor unit); None: the platform default for
+    # the currency, ``PAYSYS_DEFAULT_FEE_FIXED_MINOR``.
+    fixed_minor = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Minor units; empty: the platform default for the currency."
+    )
     # Debited from the merchant when a dispute opens on a payment in this currency (minor unit);
-    # None: the platform default, ``PAYSYS_DISPUTE_FEE_MINOR``.
-    dispute_fee_minor = models.PositiveBigIntegerField(null=True, blank=True)
+    # None: the platform default for the currency, ``PAYSYS_DISPUTE_FEE_MINOR``.
+    dispute_fee_minor = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Minor units; empty: the platform default for the currency."
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -130,7 +137,8 @@ class FeePlan(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.basis_points} bps + {self.fixed_minor} {self.currency}"
+        fixed = "default" if self.fixed_minor is None else self.fixed_minor
+        return f"{self.basis_points} bps + {fixed} {self.currency}"
 
 
 class MerchantLimit(models.Model):

@@ -1,5 +1,6 @@
 """Reads of merchants, their terms and keys."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -53,17 +54,22 @@ def merchant_fee_terms_get(*, merchant: Merchant, currency: str) -> FeeTerms:
     """The fees for ``currency`` (lower-case): the merchant's plan, else the platform defaults."""
     currency = currency.lower()
     plan = _FEE_PLAN.first(merchant_pk=merchant.pk, currency=currency) or FeePlan(
-        basis_points=settings.PAYSYS_DEFAULT_FEE_BASIS_POINTS,
-        fixed_minor=settings.PAYSYS_DEFAULT_FEE_FIXED_MINOR,
+        basis_points=settings.PAYSYS_DEFAULT_FEE_BASIS_POINTS
     )
-    dispute_fee_minor = (
-        settings.PAYSYS_DISPUTE_FEE_MINOR if plan.dispute_fee_minor is None else plan.dispute_fee_minor
-    )
+    fixed_minor = _plan_or_default(plan.fixed_minor, settings.PAYSYS_DEFAULT_FEE_FIXED_MINOR, currency)
+    dispute_minor = _plan_or_default(plan.dispute_fee_minor, settings.PAYSYS_DISPUTE_FEE_MINOR, currency)
     return FeeTerms(
         basis_points=plan.basis_points,
-        fixed=minor_to_money(plan.fixed_minor, currency),
-        dispute_fee=minor_to_money(dispute_fee_minor, currency),
+        fixed=minor_to_money(fixed_minor, currency),
+        dispute_fee=minor_to_money(dispute_minor, currency),
     )
+
+
+def _plan_or_default(plan_minor: int | None, defaults: Mapping[str, int], currency: str) -> int:
+    """A fee plan's amount, else the platform's default for ``currency`` from its per-currency
+    table (minor units): one number of minor units is not the same fee in EUR, JPY and KWD, so
+    no default applies across currencies, and a currency the table does not list has none."""
+    return defaults.get(currency, 0) if plan_minor is None else plan_minor
 
 
 def merchant_limits_get(*, merchant: Merchant, currency: str) -> Limits:

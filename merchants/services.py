@@ -107,7 +107,8 @@ def merchant_onboard(
     settlement_delay_days: int = 1,
     platform_id: str | None = None,
 ) -> Merchant:
-    """Create a ``pending`` merchant with a fee plan in its default currency.
+    """Create a ``pending`` merchant with a fee plan in its default currency (its fixed fee
+    ``fee_fixed_minor``, else the platform default for the currency).
 
     With ``platform_id`` the merchant is connected to that platform merchant, whose payments
     may then split funds to it (``transfer_data``).
@@ -132,9 +133,7 @@ def merchant_onboard(
             basis_points=settings.PAYSYS_DEFAULT_FEE_BASIS_POINTS
             if fee_basis_points is None
             else fee_basis_points,
-            fixed_minor=settings.PAYSYS_DEFAULT_FEE_FIXED_MINOR
-            if fee_fixed_minor is None
-            else fee_fixed_minor,
+            fixed_minor=fee_fixed_minor,
         )
         audit_record(
             event_type="merchant.onboarded",
@@ -245,13 +244,14 @@ def merchant_fee_plan_set(
     merchant_id: str,
     currency: str,
     basis_points: int,
-    fixed_minor: int,
+    fixed_minor: int | None = None,
     dispute_fee_minor: int | None = None,
 ) -> FeePlan:
     """Set the merchant's fees in ``currency``: ``basis_points`` of the amount plus ``fixed_minor``
-    per payment, and ``dispute_fee_minor`` per dispute (``None``: the platform default)."""
+    per payment, and ``dispute_fee_minor`` per dispute (minor units; ``None``: the platform's
+    default for the currency)."""
     _check_currency(currency)
-    if not 0 <= basis_points <= MAX_BASIS_POINTS or fixed_minor < 0:
+    if not 0 <= basis_points <= MAX_BASIS_POINTS or (fixed_minor is not None and fixed_minor < 0):
         raise InvalidRequestError(
             "Fees are 0-10,000 basis points plus a non-negative fixed amount.", param="fee"
         )
@@ -276,7 +276,7 @@ def merchant_fee_plan_set(
             currency=currency,
             metadata={
                 "basis_points": str(basis_points),
-                "fixed_minor": str(fixed_minor),
+                "fixed_minor": None if fixed_minor is None else str(fixed_minor),
                 "dispute_fee_minor": None if dispute_fee_minor is None else str(dispute_fee_minor),
             },
         )

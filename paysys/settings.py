@@ -213,7 +213,15 @@ LEDGER_BALANCE_SHARDS = env.int("LEDGER_BALANCE_SHARDS", default=16)
 # Python steps instead. The tests run both.
 LEDGER_TRANSFER_IN_DATABASE = env.bool("LEDGER_TRANSFER_IN_DATABASE", default=True)
 
+
 # --- Payments -------------------------------------------------------------------------
+def _minor_per_currency(name: str, default: dict[str, int]) -> dict[str, int]:
+    """A table of amounts in each currency's minor units, ``eur=25,jpy=30`` in the environment,
+    keyed by lower-case ISO 4217 code."""
+    table = env.dict(name, default=default)
+    return {code.strip().lower(): int(value) for code, value in table.items()}
+
+
 # The processor adapter: backend, per-call timeout, circuit breaker, simulator fault injection.
 PAYSYS_PROCESSOR_BACKEND = env.str(
     "PAYSYS_PROCESSOR_BACKEND", default="payments.processor.simulator.SimulatorProcessor"
@@ -228,9 +236,27 @@ PAYSYS_PROCESSOR_SIMULATOR_TIMEOUT_RATE = env.float("PAYSYS_PROCESSOR_SIMULATOR_
 # HMAC key of card fingerprints; empty means derived from SECRET_KEY.
 PAYSYS_CARD_FINGERPRINT_KEY = env.str("PAYSYS_CARD_FINGERPRINT_KEY", default="")
 PAYSYS_AUTHORIZATION_TTL_DAYS = env.int("PAYSYS_AUTHORIZATION_TTL_DAYS", default=7)
-# Dispute fee charged to the merchant, in minor units of the disputed payment's currency, where
-# the merchant's fee plan for that currency sets none (FeePlan.dispute_fee_minor).
-PAYSYS_DISPUTE_FEE_MINOR = env.int("PAYSYS_DISPUTE_FEE_MINOR", default=1500)
+# Dispute fee charged to the merchant, per currency in its minor units (``eur=1500,jpy=2000``),
+# where the merchant's fee plan for that currency sets none (FeePlan.dispute_fee_minor); a
+# currency not listed has none. docs/decisions.md ("fixed fees per currency") has the defaults.
+PAYSYS_DISPUTE_FEE_MINOR = _minor_per_currency(
+    "PAYSYS_DISPUTE_FEE_MINOR",
+    {
+        "eur": 1500,
+        "usd": 1500,
+        "gbp": 1500,
+        "chf": 1500,
+        "cad": 1500,
+        "aud": 1500,
+        "sek": 15000,
+        "nok": 15000,
+        "dkk": 11000,
+        "pln": 6500,
+        "jpy": 2000,
+        "kwd": 5000,
+        "bhd": 6000,
+    },
+)
 PAYSYS_DISPUTE_EVIDENCE_DAYS = env.int("PAYSYS_DISPUTE_EVIDENCE_DAYS", default=7)
 # Risk: a payment scoring at or above the threshold (0-100) waits in review.
 PAYSYS_RISK_REVIEW_THRESHOLD = env.int("PAYSYS_RISK_REVIEW_THRESHOLD", default=75)
@@ -244,7 +270,27 @@ PAYSYS_API_KEY_AUTHENTICATOR = "merchants.services.api_key_authenticate"
 # The server-side key of the API keys' HMAC-SHA256; changing it invalidates every key.
 PAYSYS_API_KEY_PEPPER = env.str("PAYSYS_API_KEY_PEPPER", default=SECRET_KEY)
 PAYSYS_DEFAULT_FEE_BASIS_POINTS = env.int("PAYSYS_DEFAULT_FEE_BASIS_POINTS", default=290)
-PAYSYS_DEFAULT_FEE_FIXED_MINOR = env.int("PAYSYS_DEFAULT_FEE_FIXED_MINOR", default=30)
+# The fixed part of a payment's fee, per currency in its minor units (``eur=25,usd=30``), where
+# the merchant's fee plan for that currency sets none (FeePlan.fixed_minor): one number of minor
+# units is EUR 0.30 but JPY 30 and KWD 0.030. A currency not listed has no fixed fee.
+PAYSYS_DEFAULT_FEE_FIXED_MINOR = _minor_per_currency(
+    "PAYSYS_DEFAULT_FEE_FIXED_MINOR",
+    {
+        "eur": 25,
+        "usd": 30,
+        "gbp": 20,
+        "chf": 30,
+        "cad": 30,
+        "aud": 30,
+        "sek": 180,
+        "nok": 200,
+        "dkk": 180,
+        "pln": 100,
+        "jpy": 30,
+        "kwd": 100,
+        "bhd": 100,
+    },
+)
 PAYSYS_IDEMPOTENCY_RETENTION_HOURS = env.int("PAYSYS_IDEMPOTENCY_RETENTION_HOURS", default=24)
 
 # --- Webhooks (paysys/events; docs/webhooks.md) -------------------------------------------
@@ -292,6 +338,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "WebhookEndpointStatusEnum": "paysys.events.models.WebhookEndpoint.Status",
         "PaymentMethodTypeEnum": ["card"],
+        "EventTypeEnum": "paysys.events.types.EVENT_TYPE_CHOICES",
+        "EnabledEventEnum": "paysys.events.types.ENABLED_EVENT_CHOICES",
     },
 }
 

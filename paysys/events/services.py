@@ -22,6 +22,7 @@ from django.dispatch import Signal
 
 from paysys.correlation import correlation_id_get
 from paysys.events.models import CORRELATION_ID_MAX_LENGTH, Event
+from paysys.events.types import event_type_check
 
 # Sent after commit, once per committed event: ``receiver(sender=Event, event=<Event>, **kwargs)``.
 event_committed = Signal()
@@ -38,8 +39,10 @@ def event_build(
     """The unsaved event ``event_emit`` writes.
 
     ``data`` is ``{"object": {...}}``, the object as the API shows it now; its ``id`` is copied
-    to ``Event.object_id``.
+    to ``Event.object_id``. ``event_type`` must be one of ``paysys.events.types.EVENT_TYPES``
+    (a ``ValueError`` otherwise): an event is documented before it is sent.
     """
+    event_type_check(event_type)
     obj = data.get("object")
     object_id = obj.get("id", "") if isinstance(obj, Mapping) else ""
     return Event(

@@ -66,6 +66,7 @@ from paysys.events.models import (
 )
 from paysys.events.services import event_emit
 from paysys.events.ssrf import url_validate
+from paysys.events.types import ENDPOINT_DISABLED_EVENT, EVENT_TYPES, WILDCARD_EVENT
 
 logger = logging.getLogger(__name__)
 
@@ -107,8 +108,6 @@ WEBHOOK_DRAIN_SECONDS = 5.0
 # How far back the sweeper looks for events whose after-commit fan-out never ran (a process
 # killed right after the commit). Older misses are left to a manual resend.
 WEBHOOK_FANOUT_LOOKBACK = timedelta(minutes=10)
-WILDCARD_EVENT = "*"
-ENDPOINT_DISABLED_EVENT = "webhook_endpoint.disabled"
 DEFAULT_QUEUE = "webhooks"
 DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT = 4
 MAX_ENABLED_EVENTS = 100
@@ -129,25 +128,8 @@ RESULT_MISSING = "missing"
 
 _UNFINISHED = (WebhookDelivery.Status.PENDING, WebhookDelivery.Status.FAILED)
 
-# The event types a merchant can subscribe to (API.md), plus the endpoint notice this module sends.
-WEBHOOK_EVENT_TYPES = frozenset(
-    {
-        "payment.succeeded",
-        "payment.failed",
-        "payment.captured",
-        "payment.canceled",
-        "payment.requires_review",
-        "refund.succeeded",
-        "dispute.created",
-        "dispute.closed",
-        "transfer.created",
-        "transfer.reversed",
-        "settlement.completed",
-        "payout.paid",
-        "payout.failed",
-        ENDPOINT_DISABLED_EVENT,
-    }
-)
+# The event types a merchant can subscribe to: every type paysys sends (paysys.events.types).
+WEBHOOK_EVENT_TYPES = frozenset(EVENT_TYPES)
 
 
 # --- settings, read when used ----------------------------------------------------------------

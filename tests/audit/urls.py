@@ -15,11 +15,11 @@ def change_something(request: HttpRequest) -> JsonResponse:
         row = audit_record(
             event_type="thing.changed", object_type="thing", object_id="thg_1", merchant_id="mer_a"
         )
-        event = event_emit(
-            event_type="thing.changed",
+        event = event_emit(  # an event type paysys sends (paysys.events.types), for a transfer
+            event_type="transfer.created",
             merchant_id="mer_a",
-            object_type="thing",
-            data={"object": {"id": "thg_1"}},
+            object_type="transfer",
+            data={"object": {"id": "tr_1"}},
         )
     return JsonResponse({"audit": row.event_id, "event": event.public_id})
 

@@ -151,7 +151,7 @@ def test_closing_revokes_every_key(merchant):
 def test_fee_terms_and_limits_default_when_unset(merchant, settings):
     terms = merchant_fee_terms_get(merchant=merchant, currency="eur")
     assert terms.basis_points == settings.PAYSYS_DEFAULT_FEE_BASIS_POINTS
-    assert terms.fixed == Money("0.30", "EUR")
+    assert terms.fixed == Money("0.25", "EUR")  # the platform default for EUR (docs/decisions.md)
     assert merchant_fee_terms_get(merchant=merchant, currency="jpy").fixed.currency.code == "JPY"
     assert merchant_limits_get(merchant=merchant, currency="eur").max_payment is None
 

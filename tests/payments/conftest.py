@@ -27,7 +27,10 @@ def card(number: str = SUCCESS) -> dict:
 
 @pytest.fixture
 def merchant_factory(db):
-    def make(*, currency: str = "eur", bps: int = 290, fixed: int = 30, name: str = "Shop", platform=None):
+    def make(
+        *, currency: str = "eur", bps: int = 290, fixed: int | None = 30, name: str = "Shop", platform=None
+    ):
+        """``fixed=None``: the plan follows the platform's fixed fee for ``currency``."""
         merchant = merchant_onboard(
             name=name,
             email="shop@example.com",

@@ -57,10 +57,11 @@ def test_dispute_card_is_disputed_after_capture(api):
 
 @pytest.mark.parametrize(
     ("currency", "amount", "fee"),
-    [("jpy", 1000, 59), ("eur", 1000, 59), ("kwd", 1000, 59)],
+    [("jpy", 1000, 59), ("eur", 1000, 59), ("kwd", 1000, 129)],
 )
 def test_currencies_with_zero_two_and_three_decimals(api, currency, amount, fee):
-    # Default plan: 290 bps + 30 minor units. 1000 minor units -> 29 + 30 = 59 in every exponent.
+    # 290 bps of 1000 minor units is 29 in every exponent; the fixed fee is the EUR plan's 30
+    # (EUR 0.30) and, with no plan in JPY or KWD, the platform's JPY 30 and KWD 0.100.
     body = pay(api, amount=amount, currency=currency).json()
     assert (body["currency"], body["amount"], body["amount_captured"]) == (currency, amount, amount)
     assert (body["fee"], body["net"]) == (fee, amount - fee)

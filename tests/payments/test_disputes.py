@@ -25,7 +25,7 @@ def posted(merchant_id: str, kind: str) -> Decimal:
 
 @pytest.fixture
 def zero_fee_merchant(merchant_factory, settings):
-    settings.PAYSYS_DISPUTE_FEE_MINOR = 1500
+    settings.PAYSYS_DISPUTE_FEE_MINOR = {"eur": 1500, "jpy": 1500}
     return merchant_factory(bps=0, fixed=0)
 
 
@@ -100,7 +100,7 @@ def test_a_payment_is_disputed_once_and_a_disputed_payment_is_not_refundable(zer
 def test_the_fee_plan_sets_the_dispute_fee_per_currency(merchant_factory, settings):
     from merchants.services import merchant_fee_plan_set
 
-    settings.PAYSYS_DISPUTE_FEE_MINOR = 1500
+    settings.PAYSYS_DISPUTE_FEE_MINOR = {"eur": 1500, "jpy": 1500}
     shop = merchant_factory(currency="jpy", bps=0, fixed=0)
     merchant_fee_plan_set(
         merchant_id=shop.public_id, currency="jpy", basis_points=0, fixed_minor=0, dispute_fee_minor=2000

@@ -1,5 +1,7 @@
 """Hypothesis: any sequence of captures, refunds and cancels keeps the payment's amounts ordered
-(amount >= captured >= refunded >= 0) and the ledger balanced."""
+(amount >= captured >= refunded >= 0) and the ledger balanced; the fee taken at capture is the
+basis points rounded half-up once plus the fixed fee of the payment's currency, in currencies of
+0, 2 and 3 decimals."""
 
 from decimal import Decimal
 
@@ -15,6 +17,10 @@ from paysys.money import fee_compute, minor_to_money, money_to_minor
 from tests.payments.conftest import assert_ledger_ok, card
 
 CURRENCIES = ["JPY", "EUR", "KWD"]
+# The platform's fixed fee per currency in minor units (docs/decisions.md): JPY 30, EUR 0.25,
+# KWD 0.100, where one number for all would be JPY 30, EUR 0.30 and KWD 0.030.
+DEFAULT_FIXED_MINOR = {"JPY": 30, "EUR": 25, "KWD": 100}
+BPS = 250
 operations = st.lists(
     st.one_of(
         st.tuples(st.just("capture"), st.integers(1, 5000)),
@@ -39,7 +45,7 @@ def _snapshot(payment: Payment) -> tuple:
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(currency=st.sampled_from(CURRENCIES), amount=st.integers(100, 5000), ops=operations)
 def test_any_sequence_keeps_amounts_ordered_and_the_ledger_balanced(merchant_factory, currency, amount, ops):
-    merchant = merchant_factory(currency=currency.lower(), bps=250, fixed=0)
+    merchant = merchant_factory(currency=currency.lower(), bps=BPS, fixed=None)
     payment = payment_create(
         merchant=merchant, amount=minor_to_money(amount, currency), card=card(), capture_method="manual"
     )
@@ -66,6 +72,7 @@ def test_any_sequence_keeps_amounts_ordered_and_the_ledger_balanced(merchant_fac
         value = minor_to_money(minor, currency).amount
         if op == "capture":
             assert (payment.status, payment.amount_captured) == ("succeeded", value)
+            assert money_to_minor(Money(payment.fee, currency)) == _expected_fee_minor(currency, minor, BPS)
         elif op == "refund":
             assert payment.amount_refunded == refunded + value
         elif op == "refund_all":
@@ -75,6 +82,26 @@ def test_any_sequence_keeps_amounts_ordered_and_the_ledger_balanced(merchant_fac
         assert payment.amount >= payment.amount_captured >= payment.amount_refunded >= 0
         assert payment.fee <= payment.amount_captured
         assert Entry.objects.count() > entries or op == "cancel"  # money moved through the ledger
+    assert_ledger_ok()
+
+
+def _expected_fee_minor(currency: str, captured_minor: int, bps: int) -> int:
+    """The fee in integers: basis points half-up (2x + 1 over 2 avoids any rounding mode), plus
+    the currency's fixed fee, capped at the captured amount."""
+    percentage = (2 * captured_minor * bps + 10_000) // 20_000
+    return min(percentage + DEFAULT_FIXED_MINOR[currency], captured_minor)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(currency=st.sampled_from(CURRENCIES), minor=st.integers(1, 10**6), bps=st.integers(0, 1000))
+def test_capture_takes_the_basis_points_half_up_plus_the_currencys_fixed_fee(
+    merchant_factory, currency, minor, bps
+):
+    merchant = merchant_factory(currency=currency.lower(), bps=bps, fixed=None)
+    payment = payment_create(merchant=merchant, amount=minor_to_money(minor, currency), card=card())
+    payment.refresh_from_db()
+    assert payment.status == "succeeded"
+    assert money_to_minor(Money(payment.fee, currency)) == _expected_fee_minor(currency, minor, bps)
     assert_ledger_ok()
 
 

@@ -5,6 +5,7 @@ receiver got and what ``GET /v1/events/{id}`` shows are the same object. An endp
 ``secret`` appears only in the responses of creation and ``rotate_secret``.
 """
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from paysys.api.fields import MetadataField, ObjectSerializer
@@ -14,15 +15,27 @@ from paysys.events.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from paysys.events.types import ENABLED_EVENT_CHOICES, EVENT_TYPE_CHOICES
 from paysys.events.webhook_services import MAX_ENABLED_EVENTS, event_payload
 
 EVENT_TYPE_MAX_LENGTH = 100
 
 
+@extend_schema_field({"type": "string", "enum": EVENT_TYPE_CHOICES})
+class EventTypeField(serializers.CharField):
+    """An event type; the schema lists every type paysys sends (``paysys.events.types``)."""
+
+
+@extend_schema_field({"type": "string", "enum": ENABLED_EVENT_CHOICES, "maxLength": EVENT_TYPE_MAX_LENGTH})
+class EnabledEventField(serializers.CharField):
+    """An event type or ``*``: the schema lists them, the service refuses any other (a 400
+    naming ``enabled_events``)."""
+
+
 class EventOutput(serializers.Serializer):
     id = serializers.CharField(help_text="`evt_…`; also the `webhook-id` header of its deliveries.")
     object = serializers.CharField(help_text="Always `event`.")
-    type = serializers.CharField(help_text="For example `payment.succeeded`.")
+    type = EventTypeField(help_text="What happened: docs/webhooks.md says when each type is sent.")
     created = serializers.DateTimeField()
     livemode = serializers.BooleanField()
     data = serializers.DictField(help_text='`{"object": {...}}`: the object as the API showed it then.')
@@ -46,7 +59,7 @@ class WebhookEndpointCreateInput(serializers.Serializer):
         help_text="http(s) URL resolving to public addresses only; anything else is a 400 naming `url`.",
     )
     enabled_events = serializers.ListField(
-        child=serializers.CharField(max_length=EVENT_TYPE_MAX_LENGTH),
+        child=EnabledEventField(max_length=EVENT_TYPE_MAX_LENGTH),
         min_length=1,
         max_length=MAX_ENABLED_EVENTS,
         help_text='Event types, or `["*"]` for all.',
@@ -60,7 +73,7 @@ class WebhookEndpointCreateInput(serializers.Serializer):
 class WebhookEndpointUpdateInput(serializers.Serializer):
     url = serializers.CharField(required=False, min_length=1, max_length=WEBHOOK_URL_MAX_LENGTH)
     enabled_events = serializers.ListField(
-        child=serializers.CharField(max_length=EVENT_TYPE_MAX_LENGTH),
+        child=EnabledEventField(max_length=EVENT_TYPE_MAX_LENGTH),
         required=False,
         min_length=1,
         max_length=MAX_ENABLED_EVENTS,
@@ -77,7 +90,7 @@ class WebhookEndpointOutput(ObjectSerializer):
 
     url = serializers.CharField()
     description = serializers.CharField()
-    enabled_events = serializers.ListField(child=serializers.CharField())
+    enabled_events = serializers.ListField(child=EnabledEventField())
     status = serializers.ChoiceField(choices=WebhookEndpoint.Status.choices)
     disabled_reason = serializers.SerializerMethodField(
         help_text="`merchant`, `operator`, `gone` (answered 410) or `failing` (failed for 3 days); null when enabled."

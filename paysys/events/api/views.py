@@ -24,13 +24,14 @@ from paysys.events.api.serializers import (
 )
 from paysys.events.models import WebhookDelivery, WebhookEndpoint
 from paysys.events.selectors import event_get, event_list
+from paysys.events.types import EVENT_TYPE_CHOICES
 from paysys.events.webhook_selectors import webhook_delivery_list, webhook_endpoint_get, webhook_endpoint_list
 
 TAG = "Events and webhooks"
 
 
 class EventFilterSet(ListFilterSet):
-    type = django_filters.CharFilter(field_name="type")
+    type = django_filters.ChoiceFilter(field_name="type", choices=[(t, t) for t in EVENT_TYPE_CHOICES])
 
 
 class WebhookEndpointFilterSet(ListFilterSet):
@@ -46,7 +47,10 @@ class EventListApi(PaysysApiView):
         tags=[TAG],
         operation_id="events_list",
         summary="List the merchant's events, newest first",
-        parameters=[*LIST_PARAMETERS, OpenApiParameter("type", str, description="Only events of this type.")],
+        parameters=[
+            *LIST_PARAMETERS,
+            OpenApiParameter("type", str, enum=EVENT_TYPE_CHOICES, description="Only events of this type."),
+        ],
         responses=responses({200: list_of(EventOutput, "EventList")}),
     )
     def get(self, request):
