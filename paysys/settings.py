@@ -27,11 +27,29 @@ if PAYSYS_ENV not in {"development", "test", "production"}:
     )
 PRODUCTION = PAYSYS_ENV == "production"
 
+# Known to everyone who reads this file: fine on a laptop, refused in production.
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-secret-key-change-me-in-production"  # noqa: S105
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
-if PRODUCTION:
-    SECRET_KEY = env.str("SECRET_KEY")
-else:
-    SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-in-production")
+SECRET_KEY = env.str("SECRET_KEY", default="" if PRODUCTION else DEVELOPMENT_SECRET_KEY)
+if PRODUCTION and DEBUG:
+    raise environ.ImproperlyConfigured(
+        "DEBUG must be off in production: debug pages would show settings, SQL and stack traces"
+    )
+
+
+def _production_key_required(name: str, value: str, purpose: str) -> None:
+    if PRODUCTION and value.strip() in {"", DEVELOPMENT_SECRET_KEY}:
+        raise environ.ImproperlyConfigured(
+            f"{name} must be a strong random value in production, not empty and not the "
+            f"development key: {purpose}"
+        )
+
+
+_production_key_required(
+    "SECRET_KEY",
+    SECRET_KEY,
+    "it signs sessions and derives the keys of API-key hashes and of the encryption at rest",
+)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -269,6 +287,7 @@ PAYSYS_RISK_VELOCITY_IP_MAX = env.int("PAYSYS_RISK_VELOCITY_IP_MAX", default=50)
 PAYSYS_API_KEY_AUTHENTICATOR = "merchants.services.api_key_authenticate"
 # The server-side key of the API keys' HMAC-SHA256; changing it invalidates every key.
 PAYSYS_API_KEY_PEPPER = env.str("PAYSYS_API_KEY_PEPPER", default=SECRET_KEY)
+_production_key_required("PAYSYS_API_KEY_PEPPER", PAYSYS_API_KEY_PEPPER, "it keys the hashes of API keys")
 PAYSYS_DEFAULT_FEE_BASIS_POINTS = env.int("PAYSYS_DEFAULT_FEE_BASIS_POINTS", default=290)
 # The fixed part of a payment's fee, per currency in its minor units (``eur=25,usd=30``), where
 # the merchant's fee plan for that currency sets none (FeePlan.fixed_minor): one number of minor
@@ -292,6 +311,9 @@ PAYSYS_DEFAULT_FEE_FIXED_MINOR = _minor_per_currency(
     },
 )
 PAYSYS_IDEMPOTENCY_RETENTION_HOURS = env.int("PAYSYS_IDEMPOTENCY_RETENTION_HOURS", default=24)
+# Keys of the encryption at rest (paysys/crypto.py: webhook secrets, stored idempotent responses);
+# the first encrypts, all decrypt; empty: derived from SECRET_KEY.
+PAYSYS_ENCRYPTION_KEYS = env.list("PAYSYS_ENCRYPTION_KEYS", default=[])
 
 # --- Webhooks (paysys/events; docs/webhooks.md) -------------------------------------------
 # The Celery queue of deliveries; workers serving it: `celery -A paysys worker -Q webhooks`.
@@ -308,8 +330,6 @@ if PRODUCTION and PAYSYS_WEBHOOK_ALLOW_PRIVATE_URLS:
         "PAYSYS_WEBHOOK_ALLOW_PRIVATE_URLS must not be set in production: it would let merchants "
         "point webhooks at loopback and private addresses (SSRF)"
     )
-# Keys encrypting endpoint secrets at rest (first encrypts, all decrypt); empty: derived from SECRET_KEY.
-PAYSYS_WEBHOOK_SECRET_KEYS = env.list("PAYSYS_WEBHOOK_SECRET_KEYS", default=[])
 # A worker started without -Q (make run, the compose file) serves both queues; at scale, run one
 # worker pool per queue (`-Q celery` and `-Q webhooks`) so slow receivers never delay other tasks.
 CELERY_TASK_QUEUES = {"celery": {}, PAYSYS_WEBHOOK_QUEUE: {}}

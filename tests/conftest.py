@@ -1,4 +1,20 @@
+from pathlib import Path
+
 import pytest
+
+# The test database's escape from the append-only tables' TRUNCATE triggers, for flush.
+TEST_DATABASE_SQL = Path(__file__).with_name("test_database.sql")
+TRUNCATE_ALLOWED_SETTING = "paysys.audit_truncate_allowed"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The migrated test database, plus what only a test database has (tests/test_database.sql)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(TEST_DATABASE_SQL.read_text())
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,7 @@ WITHOUT_HISTORY = {
     "accounts.JournalTransaction": "append-only; a reversal is a new transaction",
     "accounts.Entry": "immutable (trigger)",
     "accounts.LedgerVerification": "append-only result of a verify_ledger run",
+    "audit.AuditVerification": "append-only count of a verify_audit run",
     "payments.PaymentMethod": "written once at tokenization, never changed",
     # Mutable, but their own append-only rows already are their history.
     "accounts.LedgerBalanceShard": "running sum of its entries, each with balance_after",

@@ -7,8 +7,8 @@
   reject UPDATE and DELETE of entries and journal transactions (a mistake is undone by a
   reversal, never by an edit).
 - ``accounts_entry_no_truncate`` / ``accounts_journaltransaction_no_truncate``: statement
-  triggers reject TRUNCATE unless the session set ``paysys.audit_truncate_allowed = on``, which
-  only the project's ``flush`` command does outside production (paysys/audit).
+  triggers reject TRUNCATE unless the session set ``paysys.audit_truncate_allowed = on`` (an
+  escape migration 0006 removed: only the test database has one now).
 
 SQLite (the embedded mode) has no such triggers: the migration does nothing there.
 """

@@ -7,6 +7,11 @@ the chain's previous row and its own SHA-256 over a canonical serialization of i
 that previous hash (``paysys.audit.chain``). Editing a row breaks its hash, deleting one leaves a
 gap in ``seq``; ``manage.py verify_audit`` walks every chain and reports both.
 
+Emptied: every chain head exists from the first ``migrate`` on (``AuditConfig.ready``), so a
+log whose heads are gone fails verification even when no row is left; and each nightly
+verification stores how many rows it walked in ``AuditVerification`` (append-only too), so a
+log holding fewer rows than a verification once counted fails as well.
+
 Why stripes: one global chain head would be locked by every writer until commit, and every
 ledger posting writes an audit row, so it would cap the whole system at one transaction at a
 time. ``AuditChainHead`` holds one row per stripe (its last ``seq`` and hash); a writer locks
@@ -115,3 +120,19 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"chain {self.chain} at {self.seq}"
+
+
+class AuditVerification(models.Model):
+    """What one nightly verification walked: the floor the log's row count never falls below."""
+
+    created = models.DateTimeField(default=timezone.now, editable=False)
+    ok = models.BooleanField()
+    rows = models.PositiveBigIntegerField()
+    chains = models.PositiveSmallIntegerField()
+    heads_digest = models.CharField(max_length=HASH_LENGTH)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"verification {self.pk} {'ok' if self.ok else 'FAILED'}: {self.rows} rows"

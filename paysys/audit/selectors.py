@@ -10,7 +10,11 @@ checks the link to the previous row; it reports:
 - ``broken_link``: ``prev_hash`` is not the previous row's hash (rows were swapped or forged);
 - ``head_mismatch``: the chain ends before, or differently from, what its head records (rows
   were deleted at the end, or the head was changed);
-- ``orphan_chain``: rows in a chain that has no head.
+- ``orphan_chain``: rows in a chain that has no head;
+- ``head_missing``: a chain head is gone (``migrate`` creates every head and none may be
+  deleted, so only a TRUNCATE behind the triggers' back removes one);
+- ``rows_missing``: the log holds fewer rows than a stored verification (``AuditVerification``)
+  once counted (rows only ever grow, so the log was emptied or cut and its heads rewritten).
 
 It also returns ``heads_digest``, a SHA-256 over every head it verified (chain, seq, hash).
 Logged and kept outside the database (log shipping), a digest anchors the chains: whoever
@@ -22,10 +26,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 
 from paysys.audit.chain import audit_row_hash
-from paysys.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
+from paysys.audit.models import (
+    AUDIT_CHAIN_COUNT,
+    GENESIS_HASH,
+    AuditChainHead,
+    AuditEvent,
+    AuditVerification,
+)
 
 VERIFY_CHUNK_SIZE = 2000
 
@@ -33,7 +43,7 @@ VERIFY_CHUNK_SIZE = 2000
 @dataclass(frozen=True)
 class AuditProblem:
     kind: str
-    chain: int
+    chain: int | None
     seq: int | None
     event_id: str | None
     detail: str
@@ -137,10 +147,23 @@ def audit_heads_digest(heads: Iterable[AuditChainHead]) -> str:
 def audit_chain_verify() -> AuditVerifyReport:
     """Walk every chain, recompute every hash; see the module docstring for what is reported."""
     report = AuditVerifyReport()
+    counted_before = AuditVerification.objects.aggregate(rows=Max("rows"))["rows"] or 0
     heads = {head.chain: head for head in AuditChainHead.objects.order_by("chain")}
     report.heads_digest = audit_heads_digest(heads.values())
+    for chain in sorted(set(range(AUDIT_CHAIN_COUNT)) - set(heads)):
+        report.problems.append(AuditProblem("head_missing", chain, None, None, "the chain head is gone"))
     chains = set(heads) | set(AuditEvent.objects.values_list("chain", flat=True).distinct().order_by())
     for chain in sorted(chains):
         report.chains += 1
         _chain_verify(chain, heads.get(chain), report)
+    if report.rows < counted_before:
+        report.problems.append(
+            AuditProblem(
+                "rows_missing",
+                None,
+                None,
+                None,
+                f"the log holds {report.rows} rows, a stored verification counted {counted_before}",
+            )
+        )
     return report

@@ -18,8 +18,9 @@ also called by the ledger's transfer function), which:
 The head stays locked until the caller commits, so a chain's ``seq`` has no holes from
 concurrent writers, and a rolled-back transaction leaves the head where it was. Only when all
 ``AUDIT_CHAIN_COUNT`` stripes are busy does a writer wait, on its starting stripe. Head rows are
-created on first use (a fresh or flushed database has none). A row whose text cannot be cut
-around the gaps (it would have to contain the random marker) is linked in Python instead.
+created by ``migrate`` (``AuditConfig.ready``); a writer finding none creates them too. A row
+whose text cannot be cut around the gaps (it would have to contain the random marker) is
+linked in Python instead.
 
 Callers write under READ COMMITTED (the project's default): in a REPEATABLE READ transaction,
 locking a head that moved after the snapshot is a serialization failure.
@@ -42,6 +43,7 @@ from typing import Any
 from django.db import connection, transaction
 from moneyed import Money
 
+from paysys import crypto
 from paysys.audit.chain import (
     AUDIT_HASH_VERSION,
     audit_amount_normalize,
@@ -57,6 +59,7 @@ from paysys.audit.models import (
     GENESIS_HASH,
     AuditChainHead,
     AuditEvent,
+    AuditVerification,
     new_audit_event_id,
 )
 from paysys.audit.selectors import AuditVerifyReport, audit_chain_verify
@@ -64,6 +67,8 @@ from paysys.correlation import correlation_id_get
 from paysys.errors import PaysysError
 
 logger = logging.getLogger(__name__)
+
+IDEMPOTENCY_KEY_DIGEST_PURPOSE = "paysys.audit.idempotency-key"
 
 
 class AuditRecordError(PaysysError):
@@ -100,8 +105,10 @@ def audit_event_build(
     """The unsaved audit row ``audit_record`` appends, and the stripe its writer starts at.
 
     The actor (type, id, masked IP) and the idempotency key default to the current
-    ``paysys.audit.context`` actor; an explicit ``actor_type`` replaces the context's actor
-    (its ``actor_id`` then comes from the argument only). The correlation id is the current one.
+    ``paysys.audit.context`` actor; the key is stored as its keyed digest
+    (``audit_idempotency_key_digest``), never verbatim. An explicit ``actor_type`` replaces the
+    context's actor (its ``actor_id`` then comes from the argument only). The correlation id is
+    the current one.
     ``amount`` may be a ``Money``, whose currency then stands unless ``currency`` is given.
     """
     if isinstance(amount, Money):
@@ -121,7 +128,7 @@ def audit_event_build(
     event = AuditEvent(
         event_id=new_audit_event_id(),
         correlation_id=correlation_id,
-        idempotency_key=idempotency_key or context_actor.idempotency_key or "",
+        idempotency_key=audit_idempotency_key_digest(idempotency_key or context_actor.idempotency_key),
         event_type=event_type,
         previous_state=previous_state or "",
         new_state=new_state or "",
@@ -138,6 +145,13 @@ def audit_event_build(
         created=audit_created_now(),
     )
     return event, _chain_start(correlation_id)
+
+
+def audit_idempotency_key_digest(key: str | None) -> str:
+    """What the audit log stores of an Idempotency-Key: a keyed hash, never the value a client
+    chose (it may hold anything, and the log keeps it forever); "" for none. An operator finds
+    a key's rows by the same digest (the admin's search does)."""
+    return crypto.keyed_digest(key, purpose=IDEMPOTENCY_KEY_DIGEST_PURPOSE) if key else ""
 
 
 def audit_record(**fields: Any) -> AuditEvent:
@@ -293,7 +307,8 @@ def audit_verify() -> AuditVerifyReport:
     """Walk every chain (``paysys.audit.selectors.audit_chain_verify``) and keep the outcome in
     the audit log itself: one ``audit.verified`` row, ``new_state`` ``ok`` or ``failed``, the
     counts, the heads' digest and the first problems in its metadata. The digest is logged too
-    (an anchor outside the database); a failure is logged as an error."""
+    (an anchor outside the database); a failure is logged as an error. The rows walked are
+    stored as an ``AuditVerification``: later verifications fail if the log holds fewer."""
     report = audit_chain_verify()
     logger.info(
         "audit chain heads digest %s over %d rows",
@@ -309,6 +324,9 @@ def audit_verify() -> AuditVerifyReport:
             extra={"problems": [p.__dict__ for p in report.problems[:AUDIT_VERIFY_MAX_LISTED_PROBLEMS]]},
         )
     with transaction.atomic(durable=True):
+        AuditVerification.objects.create(
+            ok=report.ok, rows=report.rows, chains=report.chains, heads_digest=report.heads_digest
+        )
         audit_record(
             event_type=AUDIT_VERIFIED_EVENT,
             object_type="audit_log",

@@ -12,9 +12,8 @@ A secret is ``whsec_`` + base64 of ``SECRET_BYTES`` random bytes; the HMAC key i
 part after the prefix.
 
 Secrets must stay usable for signing, so unlike API keys they cannot be hashed. They are
-encrypted at rest with Fernet (AES-128-CBC + HMAC-SHA256) under keys derived from
-``settings.PAYSYS_WEBHOOK_SECRET_KEYS`` (or, unset, from ``SECRET_KEY``); the first key
-encrypts, every key decrypts, so the encryption key itself can be rotated.
+encrypted at rest with the platform's cipher (``paysys.crypto``: Fernet under keys derived
+from ``settings.PAYSYS_ENCRYPTION_KEYS`` or ``SECRET_KEY``, rotatable).
 """
 
 import base64
@@ -23,16 +22,12 @@ import hmac
 import secrets
 from collections.abc import Iterable
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from django.conf import settings
-
+from paysys import crypto
 from paysys.errors import PaysysError
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 SECRET_BYTES = 32
 SIGNATURE_VERSION = "v1"
-# Domain separation: the key that encrypts webhook secrets is never the raw SECRET_KEY.
-_KEY_DERIVATION_CONTEXT = b"paysys.events.webhook-secret-encryption.v1"
 
 
 class WebhookSecretDecryptionError(PaysysError):
@@ -71,24 +66,12 @@ def headers_build(*, msg_id: str, timestamp: int, body: bytes, secrets_: Iterabl
     }
 
 
-def _fernet_keys() -> list[bytes]:
-    configured = list(getattr(settings, "PAYSYS_WEBHOOK_SECRET_KEYS", None) or [settings.SECRET_KEY])
-    return [
-        base64.urlsafe_b64encode(hmac.new(k.encode(), _KEY_DERIVATION_CONTEXT, hashlib.sha256).digest())
-        for k in configured
-    ]
-
-
-def _fernet() -> MultiFernet:
-    return MultiFernet([Fernet(k) for k in _fernet_keys()])
-
-
 def secret_encrypt(secret: str) -> str:
-    return _fernet().encrypt(secret.encode()).decode("ascii")
+    return crypto.encrypt(secret.encode()).decode("ascii")
 
 
 def secret_decrypt(token: str) -> str:
     try:
-        return _fernet().decrypt(token.encode("ascii")).decode()
-    except InvalidToken as exc:
+        return crypto.decrypt(token.encode("ascii")).decode()
+    except crypto.DecryptionError as exc:
         raise WebhookSecretDecryptionError("A webhook secret could not be decrypted.") from exc

@@ -10,11 +10,12 @@ class IdempotencyKey(models.Model):
     # because the platform knows nothing of the merchants app.
     merchant = models.CharField(max_length=40)
     key = models.CharField(max_length=255)
-    # SHA-256 of method, path and canonical JSON body.
+    # Keyed SHA-256 (paysys.crypto) of method, path and canonical JSON body.
     fingerprint = models.CharField(max_length=64)
     method = models.CharField(max_length=8)
     path = models.CharField(max_length=500)
     response_status = models.PositiveSmallIntegerField()
+    # Encrypted (paysys.crypto): a response may show a secret (``whsec_``, ``sk_``) once.
     response_body = models.BinaryField()
     response_content_type = models.CharField(max_length=100, blank=True, default="")
     created = models.DateTimeField(db_index=True)

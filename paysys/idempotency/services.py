@@ -20,6 +20,11 @@ Protocol, per (merchant, key), in one database transaction:
 4. A 5xx outcome is not stored: the run is rolled back and a retry may run afresh. Everything
    below 500 (201, 400, 402, 404, 409 …) is stored and replayed byte for byte.
 
+At rest: the response body is stored encrypted (``paysys.crypto``; a response may show a
+``whsec_`` or ``sk_`` secret once) and decrypted for the replay; the request's fingerprint is a
+keyed hash (a card payment's body holds the card number, which a plain hash would let anyone
+holding the table recover by trying the few numbers that fit its stored brand and last four).
+
 The unique constraint ``idempotency_idempotencykey_merchant_key_unique`` stays the arbiter: a
 row that appeared anyway between the lookup and the insert (SQLite has no advisory locks;
 its writers are serialised instead) rolls the run back with a 409, and the retry replays.
@@ -29,7 +34,6 @@ Rows are deleted after ``settings.PAYSYS_IDEMPOTENCY_RETENTION_HOURS`` (24 h) by
 ``paysys.idempotency.prune`` and ``manage.py prune_idempotency_keys``.
 """
 
-import hashlib
 import json
 from collections.abc import Callable
 from datetime import timedelta
@@ -40,6 +44,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpResponse, HttpResponseBase
 from django.utils import timezone
 
+from paysys import crypto
 from paysys.errors import IdempotencyError, InvalidRequestError
 from paysys.idempotency.models import IdempotencyKey
 
@@ -47,6 +52,7 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 PRUNE_BATCH_SIZE = 5_000
+FINGERPRINT_PURPOSE = "paysys.idempotency.fingerprint"
 
 
 class IdempotencyKeyInUseError(IdempotencyError):
@@ -67,14 +73,14 @@ def idempotency_key_validate(key: str) -> str:
 
 
 def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
-    """SHA-256 of method, path and the body; JSON bodies canonicalised (key order, spacing)."""
+    """Keyed SHA-256 of method, path and the body; JSON bodies canonicalised (key order, spacing)."""
     try:
         canonical = json.dumps(
             json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
         ).encode()
     except ValueError:
         canonical = body
-    digest = hashlib.sha256()
+    digest = crypto.keyed_hasher(FINGERPRINT_PURPOSE)
     for part in (method.upper().encode(), path.encode(), canonical):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
@@ -83,7 +89,9 @@ def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
 
 def _replay(row: IdempotencyKey) -> HttpResponse:
     response = HttpResponse(
-        bytes(row.response_body), status=row.response_status, content_type=row.response_content_type or None
+        crypto.decrypt(bytes(row.response_body)),
+        status=row.response_status,
+        content_type=row.response_content_type or None,
     )
     response[REPLAYED_HEADER] = "true"
     return response
@@ -147,7 +155,7 @@ def _store(
                 method.upper()[:8],
                 path[:500],
                 response.status_code,
-                response.content,
+                crypto.encrypt(response.content),
                 response.get("Content-Type", "")[:100],
                 timezone.now(),
             ],

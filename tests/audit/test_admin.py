@@ -40,6 +40,15 @@ def test_audit_changelist_filters_by_merchant_object_actor_and_type(admin_client
 
 
 @pytest.mark.django_db
+def test_audit_search_finds_the_rows_of_an_idempotency_key_stored_as_its_digest(admin_client, rows):
+    with actor_scope(actor_type=ACTOR_API, actor_id="key_a", idempotency_key="order-77/retry"):
+        keyed = audit_record(event_type="refund.created", object_type="refund", object_id="re_1")
+    assert keyed.idempotency_key != "order-77/retry"
+    assert _changelist(admin_client, q="order-77/retry") == [keyed]
+    assert _changelist(admin_client, q="order-77/retry", actor_type__exact=ACTOR_OPERATOR) == []
+
+
+@pytest.mark.django_db
 def test_audit_rows_cannot_be_added_changed_or_deleted_in_the_admin(admin_client, rows):
     a, _ = rows
     assert admin_client.get(reverse("admin:audit_auditevent_add")).status_code == 403

@@ -1,12 +1,19 @@
 """The audit tables refuse, on PostgreSQL, every change that is not an append."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
-from paysys.audit.models import AuditChainHead, AuditEvent
-from paysys.audit.services import audit_record
+from paysys.audit.models import AuditChainHead, AuditEvent, AuditVerification
+from paysys.audit.services import audit_record, audit_verify
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _row() -> AuditEvent:
@@ -41,14 +48,32 @@ def test_orm_delete_of_an_audit_row_fails():
         AuditEvent.objects.filter(pk=row.pk).delete()
 
 
+def _raw_without_escape(sql: str) -> None:
+    """``sql`` in a transaction that turns the test database's TRUNCATE escape off."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('paysys.audit_truncate_allowed', 'off', true)")
+        cursor.execute(sql)
+
+
 @pytest.mark.django_db
-def test_truncate_of_the_audit_table_fails():
+def test_truncate_of_the_audit_tables_fails():
     _row()
-    with pytest.raises(DatabaseError, match="TRUNCATE"):
-        _raw("TRUNCATE audit_auditevent")
-    with pytest.raises(DatabaseError, match="TRUNCATE"):
-        _raw("TRUNCATE audit_auditchainhead CASCADE")
-    assert AuditEvent.objects.count() == 1
+    audit_verify()
+    for table in ("audit_auditevent", "audit_auditchainhead", "audit_auditverification"):
+        with pytest.raises(DatabaseError, match="TRUNCATE"):
+            _raw_without_escape(f"TRUNCATE {table} CASCADE")
+    assert AuditEvent.objects.count() == 2
+    assert AuditVerification.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_stored_verification_can_neither_be_changed_nor_deleted():
+    audit_verify()
+    with pytest.raises(DatabaseError, match="append-only"):
+        _raw("UPDATE audit_auditverification SET rows = 0")
+    with pytest.raises(DatabaseError, match="append-only"):
+        _raw("DELETE FROM audit_auditverification")
+    assert AuditVerification.objects.get().rows == 0
 
 
 @pytest.mark.django_db
@@ -61,22 +86,60 @@ def test_a_chain_head_can_neither_be_rewound_nor_deleted():
     assert AuditChainHead.objects.get(chain=row.chain).seq == row.seq
 
 
-@pytest.mark.django_db(transaction=True)
-def test_flush_empties_the_audit_log_outside_production():
-    _row()
-    call_command("flush", interactive=False, verbosity=0)
-    assert not AuditEvent.objects.exists()
-    assert not AuditChainHead.objects.exists()
-    # The escape is scoped to the flush: the session refuses TRUNCATE again afterwards.
-    _row()
-    with pytest.raises(DatabaseError, match="TRUNCATE"):
-        _raw("TRUNCATE audit_auditevent")
+def _admin_dsn(dbname: str) -> str:
+    db = settings.DATABASES["default"]
+    return psycopg.conninfo.make_conninfo(
+        dbname=dbname, host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"]
+    )
 
 
-@pytest.mark.django_db(transaction=True)
-def test_flush_is_refused_by_the_audit_log_in_production(settings):
-    row = _row()
-    settings.PRODUCTION = True
-    with pytest.raises(CommandError):
-        call_command("flush", interactive=False, verbosity=0)
-    assert AuditEvent.objects.filter(pk=row.pk).exists()
+def _manage(*args: str, url: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": url, "PAYSYS_ENV": "test"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=100
+    )
+
+
+@pytest.fixture
+def migrated_database():
+    """A database migrated as a production one is: without the test database's escape."""
+    name = f"{settings.DATABASES['default']['NAME']}_migrated"
+    with psycopg.connect(_admin_dsn("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{name}"
+    try:
+        migrated = _manage("migrate", "--noinput", url=url)
+        assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+        yield url, _admin_dsn(name)
+    finally:
+        with psycopg.connect(_admin_dsn("postgres"), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_a_migrated_database_refuses_to_empty_the_audit_log_and_verify_audit_sees_it_emptied(
+    migrated_database,
+):
+    url, dsn = migrated_database
+    with psycopg.connect(dsn) as conn:
+        conn.execute("SET paysys.audit_truncate_allowed = on")
+        for table in ("audit_auditevent", "audit_auditchainhead", "accounts_entry"):
+            with pytest.raises(psycopg.errors.RestrictViolation, match="TRUNCATE"):
+                conn.execute(f"TRUNCATE {table} CASCADE")
+            conn.rollback()
+    fresh = _manage("verify_audit", url=url)
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    assert "0 rows in 64 chains" in fresh.stdout
+    # Only the tables' owner, turning the triggers off, can empty them; verify_audit says so.
+    with psycopg.connect(dsn) as conn:
+        conn.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER USER")
+        conn.execute("ALTER TABLE audit_auditchainhead DISABLE TRIGGER USER")
+        conn.execute("TRUNCATE audit_auditevent, audit_auditchainhead")
+    emptied = _manage("verify_audit", url=url)
+    assert emptied.returncode == 1
+    assert "head_missing: chain=0 seq=None" in emptied.stdout
+    assert "audit log FAILED: 64 problems in 0 rows" in emptied.stderr

@@ -15,9 +15,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from paysys.audit.chain import audit_row_hash
-from paysys.audit.models import AUDIT_CHAIN_COUNT, GENESIS_HASH, AuditChainHead, AuditEvent
+from paysys.audit.models import (
+    AUDIT_CHAIN_COUNT,
+    GENESIS_HASH,
+    AuditChainHead,
+    AuditEvent,
+    AuditVerification,
+)
 from paysys.audit.selectors import audit_chain_verify
-from paysys.audit.services import AuditRecordError, audit_chain_heads_ensure, audit_record
+from paysys.audit.services import AuditRecordError, audit_chain_heads_ensure, audit_record, audit_verify
 from paysys.correlation import correlation_scope
 
 
@@ -124,6 +130,71 @@ def test_verify_audit_reports_deleted_last_rows_against_the_chain_head():
 
     problems = audit_chain_verify().problems
     assert [(p.kind, p.chain) for p in problems] == [("head_mismatch", rows[0].chain)]
+
+
+def _truncate(*tables: str) -> None:
+    """Empty tables as a session passing the TRUNCATE triggers would (the test database's escape)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('paysys.audit_truncate_allowed', 'on', true)")
+        cursor.execute(f"TRUNCATE {', '.join(tables)}")
+
+
+@pytest.mark.django_db
+def test_verify_audit_fails_when_the_log_and_its_chain_heads_are_emptied():
+    with correlation_scope("cor_wiped"):
+        for i in range(3):
+            _record(i)
+    _truncate("audit_auditevent", "audit_auditchainhead")
+
+    ok, output = _verify_audit()
+    assert not ok
+    assert f"audit log FAILED: {AUDIT_CHAIN_COUNT} problems in 0 rows" in output
+    assert "head_missing: chain=0 seq=None event_id=- the chain head is gone" in output
+
+
+@pytest.mark.django_db
+def test_verify_audit_fails_when_a_single_chain_head_is_gone():
+    _without_triggers("DELETE FROM audit_auditchainhead WHERE chain = 5")
+
+    problems = audit_chain_verify().problems
+    assert [(p.kind, p.chain) for p in problems] == [("head_missing", 5)]
+
+
+@pytest.mark.django_db
+def test_verify_audit_fails_when_the_log_holds_fewer_rows_than_a_stored_verification_counted():
+    with correlation_scope("cor_counted"):
+        for i in range(3):
+            _record(i)
+    assert audit_verify().rows == 3
+    # Emptied, with fresh heads put back: the chains alone look like a new log.
+    _truncate("audit_auditevent", "audit_auditchainhead")
+    audit_chain_heads_ensure()
+
+    ok, output = _verify_audit()
+    assert not ok
+    assert (
+        "rows_missing: chain=- seq=None event_id=- the log holds 0 rows, a stored verification counted 3"
+        in (output)
+    )
+
+
+@pytest.mark.django_db
+def test_a_new_log_with_every_chain_head_and_no_verification_is_intact():
+    assert AuditChainHead.objects.count() == AUDIT_CHAIN_COUNT
+    report = audit_chain_verify()
+    assert (report.ok, report.rows, report.chains) == (True, 0, AUDIT_CHAIN_COUNT)
+
+
+@pytest.mark.django_db
+def test_each_nightly_verification_is_stored_with_the_rows_it_walked():
+    _record(1)
+    audit_verify()
+    _record(2)
+    audit_verify()  # walks the first verification's audit.verified row too
+    assert list(AuditVerification.objects.order_by("id").values_list("ok", "rows", "chains")) == [
+        (True, 1, AUDIT_CHAIN_COUNT),
+        (True, 3, AUDIT_CHAIN_COUNT),
+    ]
 
 
 @pytest.mark.django_db

@@ -19,7 +19,7 @@ from paysys.audit.context import (
 )
 from paysys.audit.history import history_record_stamp
 from paysys.audit.middleware import AuditActorMiddleware
-from paysys.audit.services import audit_record
+from paysys.audit.services import audit_idempotency_key_digest, audit_record
 from paysys.correlation import correlation_scope
 
 
@@ -74,7 +74,8 @@ def test_audit_row_takes_actor_ip_key_and_correlation_id_from_context():
     row.refresh_from_db()
     assert (row.actor_type, row.actor_id) == (ACTOR_API, "key_ab12")
     assert row.ip_address == "198.51.100.0"
-    assert row.idempotency_key == "idem-1"
+    assert row.idempotency_key == audit_idempotency_key_digest("idem-1")
+    assert "idem-1" not in row.idempotency_key
     assert row.correlation_id == "cor_ctx"
     assert (row.previous_state, row.new_state) == ("requires_capture", "succeeded")
 

@@ -3,6 +3,7 @@
 import pytest
 
 from paysys.audit.models import AuditEvent
+from paysys.audit.services import audit_idempotency_key_digest
 from paysys.events.models import Event
 
 
@@ -21,7 +22,7 @@ def test_operator_request_stamps_actor_ip_key_and_correlation_on_audit_and_event
     event = Event.objects.get(public_id=response.json()["event"])
     assert (row.actor_type, row.actor_id) == ("operator", str(admin_user.pk))
     assert row.ip_address == "192.0.2.0"
-    assert row.idempotency_key == "op-1"
+    assert row.idempotency_key == audit_idempotency_key_digest("op-1")
     assert row.correlation_id == event.correlation_id == "cor_from_upstream"
 
 

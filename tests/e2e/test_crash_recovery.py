@@ -16,6 +16,7 @@ import pytest
 from django.db import connection
 
 from accounts.models import LedgerAccount, Transfer
+from paysys import crypto
 from paysys.idempotency.models import IdempotencyKey
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -194,7 +195,7 @@ def test_request_killed_mid_way_completes_exactly_once_on_retry(tenants, http, h
         assert set(statuses[:-1]) <= {409}
         if stored is not None:
             assert response.headers["idempotent-replayed"] == "true"
-            assert response.content == bytes(stored.response_body)
+            assert response.content == crypto.decrypt(bytes(stored.response_body))
         replay = httpx.post(f"http://127.0.0.1:{port}/v1/transfers", json=body, headers=headers, timeout=30)
         assert (replay.status_code, replay.content) == (201, response.content)
         assert replay.headers["idempotent-replayed"] == "true"

@@ -1,5 +1,6 @@
 """Idempotency-Key through the platform's base view, on real PostgreSQL transactions."""
 
+import hashlib
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +12,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from paysys import crypto
 from paysys.idempotency.models import IdempotencyKey
 from paysys.idempotency.services import idempotency_keys_prune, request_fingerprint
 from tests.api.platform_app import OTHER_KEY, WRITE_KEY
@@ -103,8 +105,22 @@ def test_business_write_and_stored_response_commit_together(platform_api):
     response = post({"name": "a"})
     row = IdempotencyKey.objects.get()
     assert row.response_status == 201
-    assert bytes(row.response_body) == response.content
+    assert crypto.decrypt(bytes(row.response_body)) == response.content
     assert Group.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_stored_response_is_encrypted_and_the_fingerprint_keyed(platform_api, settings):
+    body = {"name": "whsec_looks_like_a_secret"}
+    response = post(body)
+    row = IdempotencyKey.objects.get()
+    assert b"whsec_" not in bytes(row.response_body)
+    assert crypto.decrypt(bytes(row.response_body)) == response.content
+    # A plain hash of the request would let anyone holding the table test guesses of its body.
+    raw = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    assert hashlib.sha256(raw).hexdigest() != row.fingerprint
+    settings.SECRET_KEY = "another-key"
+    assert request_fingerprint(method="POST", path=row.path, body=raw) != row.fingerprint
 
 
 @pytest.mark.django_db(transaction=True)

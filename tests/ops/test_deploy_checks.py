@@ -39,6 +39,37 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY" in result.stderr
 
 
+def _manage_check(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=50
+    )
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ({"DEBUG": "true"}, "DEBUG"),
+        ({"SECRET_KEY": ""}, "SECRET_KEY"),
+        ({"SECRET_KEY": "   "}, "SECRET_KEY"),
+        ({"SECRET_KEY": "dev-only-insecure-secret-key-change-me-in-production"}, "SECRET_KEY"),
+        ({"PAYSYS_API_KEY_PEPPER": ""}, "PAYSYS_API_KEY_PEPPER"),
+    ],
+    ids=["debug-on", "empty-secret-key", "blank-secret-key", "development-secret-key", "empty-pepper"],
+)
+def test_production_refuses_to_start_with_an_unsafe_setting(override, named):
+    result = _manage_check(production_env(**override))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert named in result.stderr
+
+
+@pytest.mark.timeout(60)
+def test_production_starts_with_safe_settings():
+    result = _manage_check(production_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(
     ("database_url", "complaint"),
@@ -52,8 +83,6 @@ def test_production_needs_a_postgresql_database_url(database_url, complaint):
     env.pop("DATABASE_URL", None)
     if database_url:
         env["DATABASE_URL"] = database_url
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=50
-    )
+    result = _manage_check(env)
     assert result.returncode != 0
     assert complaint in result.stderr

@@ -69,11 +69,11 @@ def test_encrypted_secret_round_trips_and_is_not_the_plaintext():
 
 
 def test_encryption_key_can_be_rotated_old_tokens_still_decrypt(settings):
-    settings.PAYSYS_WEBHOOK_SECRET_KEYS = ["old-key"]
+    settings.PAYSYS_ENCRYPTION_KEYS = ["old-key"]
     secret = signing.secret_generate()
     token = signing.secret_encrypt(secret)
-    settings.PAYSYS_WEBHOOK_SECRET_KEYS = ["new-key", "old-key"]
+    settings.PAYSYS_ENCRYPTION_KEYS = ["new-key", "old-key"]
     assert signing.secret_decrypt(token) == secret
-    settings.PAYSYS_WEBHOOK_SECRET_KEYS = ["new-key"]
+    settings.PAYSYS_ENCRYPTION_KEYS = ["new-key"]
     with pytest.raises(signing.WebhookSecretDecryptionError):
         signing.secret_decrypt(token)

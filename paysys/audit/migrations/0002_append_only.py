@@ -2,8 +2,8 @@
 
 - ``audit_auditevent_append_only``: a row trigger rejects every UPDATE and DELETE.
 - ``audit_auditevent_no_truncate`` / ``audit_auditchainhead_no_truncate``: statement triggers
-  reject TRUNCATE, unless the session set ``paysys.audit_truncate_allowed = on`` (only the
-  ``flush`` command does, and never in production; see paysys/audit/management/commands/flush.py).
+  reject TRUNCATE, unless the session set ``paysys.audit_truncate_allowed = on`` (an escape
+  migration 0004 removed: only the test database has one now).
 - ``audit_auditchainhead_forward_only``: a chain head moves one position at a time and is never
   deleted, so a head cannot be rewound to hide deleted rows.
 

@@ -1,7 +1,7 @@
 """``manage.py verify_audit``: walk every audit chain and recompute every hash.
 
-Exit 0 with a summary when every chain is intact; exit 1 listing each tampered row, gap and
-broken link otherwise (see ``paysys.audit.selectors.audit_chain_verify``).
+Exit 0 with a summary when every chain is intact; exit 1 listing each tampered row, gap, broken
+link, missing head and missing row count otherwise (see ``paysys.audit.selectors.audit_chain_verify``).
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -24,7 +24,7 @@ class Command(BaseCommand):
             return
         for problem in report.problems:
             self.stdout.write(
-                f"{problem.kind}: chain={problem.chain} seq={problem.seq} "
+                f"{problem.kind}: chain={'-' if problem.chain is None else problem.chain} seq={problem.seq} "
                 f"event_id={problem.event_id or '-'} {problem.detail}"
             )
         raise CommandError(
