@@ -134,7 +134,7 @@ from paysys.errors import (
 )
 from paysys.events.models import Event
 from paysys.events.services import event_announce, event_build, event_emit
-from paysys.money import currency_is_supported, money_to_minor
+from paysys.money import currency_is_accepted, currency_is_supported, money_to_minor
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -666,7 +666,7 @@ def _account_create(
     if kind not in KINDS_BY_OWNER[owner_type]:
         raise InvalidRequestError(f"A {owner_type} account cannot be of kind {kind!r}.", param="kind")
     code = (currency or "").upper()
-    if not currency_is_supported(code):
+    if not currency_is_accepted(code):
         raise InvalidRequestError(
             f"Unsupported currency {currency!r}.", code="invalid_currency", param="currency"
         )

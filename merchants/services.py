@@ -27,7 +27,7 @@ from paysys.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from paysys.money import currency_is_supported
+from paysys.money import currency_is_accepted
 
 MERCHANT_TRANSITIONS: dict[str, set[str]] = {
     Merchant.Status.PENDING: {Merchant.Status.ACTIVE, Merchant.Status.CLOSED},
@@ -89,7 +89,7 @@ def _check_currency(currency: str) -> str:
     if (
         not isinstance(currency, str)
         or currency != currency.lower()
-        or not currency_is_supported(currency.upper())
+        or not currency_is_accepted(currency.upper())
     ):
         raise InvalidRequestError(
             f"Unsupported currency: {currency!r}.", code="invalid_currency", param="currency"

@@ -11,8 +11,12 @@ Rounding is explicit: ``round_half_up`` to the currency's minor unit, used once 
 is derived (fees), never implicitly. A float never enters: every function rejects one.
 """
 
+import functools
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from babel.core import get_global
+from babel.numbers import get_territory_currencies
 from django.conf import settings
 from moneyed import CURRENCIES, Money
 
@@ -29,6 +33,21 @@ NON_MONETARY_CODES = frozenset(
 _SUB_UNIT_EXPONENTS = {1: 0, 10: 1, 100: 2, 1000: 3}
 
 
+@functools.cache
+def _legal_tender_codes() -> frozenset[str]:
+    """ISO 4217 codes that are legal tender somewhere today, from CLDR's territory data.
+
+    That leaves out withdrawn currencies (ADP, DEM, HRK) and fund codes that are units of
+    account rather than money (BOV, USN, CHE, UYI). Computed once per process.
+    """
+    today = datetime.now(UTC).date()
+    return frozenset(
+        code
+        for territory in get_global("territory_currencies")
+        for code in get_territory_currencies(territory, start_date=today, tender=True)
+    )
+
+
 def _supported_exponent(code: str) -> int | None:
     currency = CURRENCIES.get(code)
     if currency is None or code in NON_MONETARY_CODES:
@@ -39,6 +58,16 @@ def _supported_exponent(code: str) -> int | None:
 def currency_is_supported(currency: str) -> bool:
     """Whether an upper-case ISO 4217 code can be used for money in paysys."""
     return isinstance(currency, str) and _supported_exponent(currency) is not None
+
+
+def currency_is_accepted(currency: str) -> bool:
+    """Whether new money may be in ``currency``: supported and legal tender today.
+
+    A currency withdrawn after money was taken in it stays supported, so its amounts still
+    render, refund and settle; it is refused only where money is new (a new account, a payment,
+    a transfer, a merchant's default currency).
+    """
+    return currency_is_supported(currency) and currency in _legal_tender_codes()
 
 
 def currency_exponent(currency: str) -> int:

@@ -6,7 +6,7 @@ filter by ``merchant_id``).
 """
 
 import django_filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from accounts.api.selectors import balance_transaction_list
@@ -32,7 +32,7 @@ from accounts.selectors import (
     transfer_list,
 )
 from accounts.services import account_open, transfer_create, transfer_reverse
-from paysys.api.filters import ListFilterSet
+from paysys.api.filters import CurrencyFilter, ListFilterSet, filter_parameters
 from paysys.api.schema import IDEMPOTENCY_KEY_PARAMETER, LIST_PARAMETERS, list_of, responses
 from paysys.api.views import PaysysApiView
 from paysys.money import money_to_minor, validate_minor_amount
@@ -40,37 +40,20 @@ from paysys.money import money_to_minor, validate_minor_amount
 TAG = "Ledger"
 
 
-class UpperCaseCharFilter(django_filters.CharFilter):
-    """The API's lower-case currency against the ledger's upper-case column."""
-
-    def filter(self, qs, value):
-        return super().filter(qs, value.upper() if value else value)
-
-
 class AccountFilterSet(ListFilterSet):
-    currency = UpperCaseCharFilter(field_name="currency")
+    currency = CurrencyFilter(field_name="currency")
     status = django_filters.ChoiceFilter(field_name="status", choices=AccountStatus.choices)
     kind = django_filters.ChoiceFilter(field_name="kind", choices=AccountKind.choices)
 
 
 class TransferFilterSet(ListFilterSet):
-    currency = UpperCaseCharFilter(field_name="currency")
+    currency = CurrencyFilter(field_name="currency")
     status = django_filters.ChoiceFilter(field_name="status", choices=TransferStatus.choices)
 
 
 class BalanceTransactionFilterSet(ListFilterSet):
-    currency = UpperCaseCharFilter(field_name="currency")
+    currency = CurrencyFilter(field_name="currency")
     type = django_filters.ChoiceFilter(field_name="transaction__kind", choices=TransactionKind.choices)
-
-
-def _filter_parameters(filterset_class) -> list:
-    parameters = []
-    for name, declared in filterset_class.declared_filters.items():
-        if name.startswith("created["):
-            continue
-        choices = [value for value, _label in getattr(declared, "extra", {}).get("choices", [])] or None
-        parameters.append(OpenApiParameter(name, str, enum=choices))
-    return parameters
 
 
 class AccountListCreateApi(PaysysApiView):
@@ -100,7 +83,7 @@ class AccountListCreateApi(PaysysApiView):
         tags=[TAG],
         operation_id="accounts_list",
         summary="List the merchant's ledger accounts (its own and its customers' wallets)",
-        parameters=LIST_PARAMETERS + _filter_parameters(AccountFilterSet),
+        parameters=LIST_PARAMETERS + filter_parameters(AccountFilterSet),
         responses=responses({200: list_of(AccountOutput, "AccountList")}),
     )
     def get(self, request):
@@ -162,7 +145,7 @@ class TransferListCreateApi(PaysysApiView):
         tags=[TAG],
         operation_id="transfers_list",
         summary="List transfers",
-        parameters=LIST_PARAMETERS + _filter_parameters(TransferFilterSet),
+        parameters=LIST_PARAMETERS + filter_parameters(TransferFilterSet),
         responses=responses({200: list_of(TransferOutput, "TransferList")}),
     )
     def get(self, request):
@@ -231,7 +214,7 @@ class BalanceTransactionListApi(PaysysApiView):
         tags=[TAG],
         operation_id="balance_transactions_list",
         summary="Every movement of the merchant's own balance, newest first",
-        parameters=LIST_PARAMETERS + _filter_parameters(BalanceTransactionFilterSet),
+        parameters=LIST_PARAMETERS + filter_parameters(BalanceTransactionFilterSet),
         responses=responses({200: list_of(BalanceTransactionOutput, "BalanceTransactionList")}),
     )
     def get(self, request):

@@ -7,39 +7,67 @@ Output serializers declare their fields for the OpenAPI schema and render throug
 error message ever repeats the value it refused.
 """
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from payments.cards import PAN_MAX_LENGTH, PAN_MIN_LENGTH
 from payments.models import Dispute, Payment, Refund
 from payments.objects import dispute_object, payment_method_object, payment_object, refund_object
 from payments.states import Status
-from paysys.api.fields import CurrencyField, MetadataField, StrictIntegerField
+from paysys.api.fields import CurrencyField, MetadataField, StrictBooleanField, StrictIntegerField
 
 MAX_DESCRIPTION_LENGTH = 1000
 MAX_EVIDENCE_LENGTH = 20_000
 MAX_TRANSFERS = 10
 ID_MAX_LENGTH = 64
+# The column's length (RFC 5321's longest forward path).
+RECEIPT_EMAIL_MAX_LENGTH = Payment._meta.get_field("receipt_email").max_length
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class CardNumberField(serializers.Field):
+class CardValueField(serializers.Field):
     """Any JSON value: ``card_validate`` decides, with the API's own error codes."""
 
     def to_internal_value(self, data: object) -> object:
         return data
 
 
-@extend_schema_field(OpenApiTypes.INT)
-class CardIntegerField(CardNumberField):
+# The schemas state what ``card_validate`` takes; a value outside them is its 400.
+@extend_schema_field(
+    {"type": "string", "minLength": PAN_MIN_LENGTH, "maxLength": PAN_MAX_LENGTH, "pattern": "^[0-9]+$"}
+)
+class CardNumberField(CardValueField):
+    pass
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 12})
+class CardMonthField(CardValueField):
+    pass
+
+
+@extend_schema_field(
+    {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 9999,
+        "description": "This year to 20 years ahead (or 2 digits).",
+    }
+)
+class CardYearField(CardValueField):
+    pass
+
+
+@extend_schema_field(
+    {"type": "string", "maxLength": 4, "pattern": "^[0-9]{3,4}$", "description": "4 digits for amex, else 3."}
+)
+class CardCvcField(CardValueField):
     pass
 
 
 class CardInput(serializers.Serializer):
     number = CardNumberField()
-    exp_month = CardIntegerField()
-    exp_year = CardIntegerField()
-    cvc = CardNumberField(required=False, default="")
+    exp_month = CardMonthField()
+    exp_year = CardYearField()
+    cvc = CardCvcField(required=False, default="")
 
 
 class PaymentMethodCreateInput(serializers.Serializer):
@@ -71,7 +99,9 @@ class PaymentCreateInput(serializers.Serializer):
     transfer_data = serializers.ListField(
         child=TransferInput(), required=False, default=list, max_length=MAX_TRANSFERS
     )
-    receipt_email = serializers.EmailField(required=False, default="", allow_blank=True)
+    receipt_email = serializers.EmailField(
+        max_length=RECEIPT_EMAIL_MAX_LENGTH, required=False, default="", allow_blank=True
+    )
 
 
 class PaymentCaptureInput(serializers.Serializer):
@@ -99,7 +129,7 @@ class RefundCreateInput(serializers.Serializer):
 
 class DisputeEvidenceInput(serializers.Serializer):
     text = serializers.CharField(max_length=MAX_EVIDENCE_LENGTH, allow_blank=True)
-    submit = serializers.BooleanField(default=False)
+    submit = StrictBooleanField(default=False)
 
 
 # --- outputs ----------------------------------------------------------------------------------

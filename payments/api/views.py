@@ -6,7 +6,7 @@ id (every selector filters by the caller's merchant).
 """
 
 import django_filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 
 from payments.api.serializers import (
     DisputeEvidenceInput,
@@ -41,7 +41,7 @@ from payments.services import (
     refund_create,
 )
 from payments.states import Status
-from paysys.api.filters import ListFilterSet
+from paysys.api.filters import CurrencyFilter, ListFilterSet, filter_parameters
 from paysys.api.schema import IDEMPOTENCY_KEY_PARAMETER, LIST_PARAMETERS, list_of, responses
 from paysys.api.views import PaysysApiView
 from paysys.client_ip import client_ip
@@ -51,38 +51,21 @@ from paysys.money import validate_minor_amount
 TAG = "Payments"
 
 
-class UpperCaseCharFilter(django_filters.CharFilter):
-    """The API's lower-case currency against the upper-case column."""
-
-    def filter(self, qs, value):
-        return super().filter(qs, value.upper() if value else value)
-
-
 class PaymentFilterSet(ListFilterSet):
     status = django_filters.ChoiceFilter(field_name="status", choices=[(s.value, s.value) for s in Status])
-    currency = UpperCaseCharFilter(field_name="currency")
+    currency = CurrencyFilter(field_name="currency")
 
 
 class RefundFilterSet(ListFilterSet):
     status = django_filters.ChoiceFilter(field_name="status", choices=Refund.RefundStatus.choices)
-    currency = UpperCaseCharFilter(field_name="currency")
+    currency = CurrencyFilter(field_name="currency")
     payment = django_filters.CharFilter(field_name="payment__public_id")
 
 
 class DisputeFilterSet(ListFilterSet):
     status = django_filters.ChoiceFilter(field_name="status", choices=Dispute.DisputeStatus.choices)
-    currency = UpperCaseCharFilter(field_name="currency")
+    currency = CurrencyFilter(field_name="currency")
     payment = django_filters.CharFilter(field_name="payment__public_id")
-
-
-def _filter_parameters(filterset_class) -> list:
-    parameters = []
-    for name, declared in filterset_class.declared_filters.items():
-        if name.startswith("created["):
-            continue
-        choices = [value for value, _label in getattr(declared, "extra", {}).get("choices", [])] or None
-        parameters.append(OpenApiParameter(name, str, enum=choices))
-    return parameters
 
 
 class PaymentMethodCreateApi(PaysysApiView):
@@ -144,7 +127,7 @@ class PaymentListCreateApi(PaysysApiView):
         tags=[TAG],
         operation_id="payments_list",
         summary="List payments, newest first",
-        parameters=LIST_PARAMETERS + _filter_parameters(PaymentFilterSet),
+        parameters=LIST_PARAMETERS + filter_parameters(PaymentFilterSet),
         responses=responses({200: list_of(PaymentOutput, "PaymentList")}),
     )
     def get(self, request):
@@ -248,7 +231,7 @@ class RefundListCreateApi(PaysysApiView):
         tags=[TAG],
         operation_id="refunds_list",
         summary="List refunds, newest first",
-        parameters=LIST_PARAMETERS + _filter_parameters(RefundFilterSet),
+        parameters=LIST_PARAMETERS + filter_parameters(RefundFilterSet),
         responses=responses({200: list_of(RefundOutput, "RefundList")}),
     )
     def get(self, request):
@@ -275,7 +258,7 @@ class DisputeListApi(PaysysApiView):
         tags=[TAG],
         operation_id="disputes_list",
         summary="List disputes, newest first",
-        parameters=LIST_PARAMETERS + _filter_parameters(DisputeFilterSet),
+        parameters=LIST_PARAMETERS + filter_parameters(DisputeFilterSet),
         responses=responses({200: list_of(DisputeOutput, "DisputeList")}),
     )
     def get(self, request):

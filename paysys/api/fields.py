@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from moneyed import CURRENCIES, Money
 from rest_framework import serializers
 
-from paysys.money import currency_is_supported, money_to_minor
+from paysys.money import currency_is_accepted, money_to_minor
 
 METADATA_MAX_KEYS = 50
 METADATA_KEY_MAX_LENGTH = 40
@@ -74,30 +74,64 @@ class MinorAmountField(serializers.Field):
         return money_to_minor(value)
 
 
-# Integers up to 2**53 are exact in a JSON number with a fraction part of zero.
-MAX_EXACT_FLOAT_INTEGER = 2**53
+def json_type_error(field: serializers.Field, value: object) -> object:
+    """What is wrong with ``value``'s JSON type for ``field`` (DRF's error-detail shape), or None.
+
+    DRF coerces: a ``CharField`` takes ``0`` as ``"0"``, a ``BooleanField`` takes ``0``, ``1``
+    and ``"true"``, an ``IntegerField`` takes ``"10"`` and ``10.0``. The API takes what its
+    schema says and nothing else: a string is a JSON string, a boolean ``true`` or ``false``, an
+    integer a JSON integer (``10.0`` and ``1E1`` are JSON Schema integers, but a number written
+    with a fraction or an exponent was computed in floating point somewhere, and an amount is
+    never a float). Nested serializers and list items are checked the same way; ``null`` is left
+    to DRF's own ``allow_null``.
+    """
+    if value is None:
+        return None
+    if isinstance(field, serializers.Serializer):
+        return json_type_errors(field, value) if isinstance(value, dict) else None
+    if isinstance(field, serializers.ListField):
+        if not isinstance(value, list):
+            return None
+        errors = {
+            index: error for index, item in enumerate(value) if (error := json_type_error(field.child, item))
+        }
+        return errors or None
+    if isinstance(field, serializers.CharField) and not isinstance(value, str):
+        return ["Not a valid string."]
+    if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
+        return ["Must be a JSON boolean: true or false."]
+    if isinstance(field, serializers.IntegerField) and (
+        isinstance(value, bool) or not isinstance(value, int)
+    ):
+        return ["Must be a JSON integer, written without a fraction or an exponent."]
+    return None
+
+
+def json_type_errors(serializer: serializers.Serializer, data: dict) -> dict:
+    """``json_type_error`` for every writable field of ``serializer`` present in ``data``."""
+    errors = {}
+    for name, field in serializer.fields.items():
+        if not field.read_only and field.source != "*" and name in data:
+            error = json_type_error(field, data[name])
+            if error:
+                errors[name] = error
+    return errors
 
 
 class StrictIntegerField(serializers.IntegerField):
-    """An integer that is a JSON integer: no ``"10"``, no ``10.5``, no ``true``.
-
-    ``10.0`` is accepted as 10: JSON Schema (and OpenAPI 3.1) count it as an integer, and it is
-    turned into an exact ``int`` here, before any money is made of it.
-    """
+    """An integer written as a JSON integer (``json_type_error``), wherever the serializer is used."""
 
     def to_internal_value(self, data: object) -> int:
-        if isinstance(data, float) and data.is_integer() and abs(data) <= MAX_EXACT_FLOAT_INTEGER:
-            data = int(data)
-        if isinstance(data, bool) or not isinstance(data, int):
+        if json_type_error(self, data):
             self.fail("invalid")
         return super().to_internal_value(data)
 
 
 class StrictBooleanField(serializers.BooleanField):
-    """A JSON ``true`` or ``false``: no ``0``, ``1``, ``"true"`` (DRF's default accepts those)."""
+    """A JSON ``true`` or ``false`` (``json_type_error``), wherever the serializer is used."""
 
     def to_internal_value(self, data: object) -> bool:
-        if not isinstance(data, bool):
+        if json_type_error(self, data):
             self.fail("invalid", input=data)
         return data
 
@@ -105,7 +139,7 @@ class StrictBooleanField(serializers.BooleanField):
 @functools.cache
 def supported_currencies() -> frozenset[str]:
     """Every currency paysys takes, as the API spells them (lower-case ISO 4217). Computed once."""
-    return frozenset(code.lower() for code in CURRENCIES if currency_is_supported(code))
+    return frozenset(code.lower() for code in CURRENCIES if currency_is_accepted(code))
 
 
 @extend_schema_field({"type": "string", "enum": sorted(supported_currencies())})

@@ -1,11 +1,92 @@
-"""OpenAPI building blocks: the error body, the common parameters and responses of every view."""
+"""OpenAPI building blocks: the schema class, the error body, the common parameters and responses."""
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import force_instance
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
+from paysys.api.fields import supported_currencies
 from paysys.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from paysys.ids import ID_MAX_LENGTH
+from paysys.money import currency_exponent
+
+AMOUNT_FIELD = "amount"
+CURRENCY_FIELD = "currency"
+
+
+def amount_maximums() -> dict[int, list[str]]:
+    """{largest amount in minor units: the currencies it applies to}: the configured maximum
+    (``PAYSYS_MAX_AMOUNT_MAJOR`` major units) in each currency's minor unit."""
+    maximums: dict[int, list[str]] = {}
+    for code in sorted(supported_currencies()):
+        maximum = settings.PAYSYS_MAX_AMOUNT_MAJOR * 10 ** currency_exponent(code)
+        maximums.setdefault(maximum, []).append(code)
+    return maximums
+
+
+class PaysysAutoSchema(AutoSchema):
+    """drf-spectacular's schema, stating in every request body what the API's edge enforces.
+
+    - a ``CharField`` that may not be blank has ``minLength`` 1 (DRF refuses ``""``);
+    - a path parameter (an object id) is at most ``ID_MAX_LENGTH`` characters;
+    - every ``amount`` has the largest maximum of any currency; a body that also names the
+      ``currency`` gets one ``if``/``then`` per smaller maximum, so each currency's own limit
+      is in the schema, not only in the 400 ``amount_too_large``.
+
+    Output schemas are left as the objects render (a description may be blank there).
+    """
+
+    def _resolve_path_parameters(self, variables):
+        # Every path parameter is an object id; a longer one is unknown, so a 404.
+        parameters = super()._resolve_path_parameters(variables)
+        for parameter in parameters:
+            if parameter["schema"].get("type") == "string":
+                parameter["schema"]["maxLength"] = ID_MAX_LENGTH
+        return parameters
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction != "request":
+            return schema
+        properties = schema.get("properties", {})
+        for field in force_instance(serializer).fields.values():
+            _request_bounds(field, properties.get(field.field_name))
+        amount = properties.get(AMOUNT_FIELD)
+        if amount is not None and amount.get("type") == "integer":
+            maximums = amount_maximums()
+            amount["maximum"] = max(maximums)
+            if CURRENCY_FIELD in properties:
+                schema["allOf"] = [
+                    {
+                        "if": {
+                            "properties": {CURRENCY_FIELD: {"enum": codes}},
+                            "required": [CURRENCY_FIELD],
+                        },
+                        "then": {"properties": {AMOUNT_FIELD: {"maximum": maximum}}},
+                    }
+                    for maximum, codes in sorted(maximums.items())
+                    if maximum < max(maximums)
+                ]
+        return schema
+
+
+def _request_bounds(field: serializers.Field, schema: dict | None) -> None:
+    if schema is None:
+        return
+    if isinstance(field, serializers.ListField):
+        field, schema = field.child, schema.get("items")
+        if schema is None:
+            return
+    if (
+        isinstance(field, serializers.CharField)
+        and not field.allow_blank
+        and schema.get("type") == "string"
+        and "enum" not in schema
+    ):
+        schema["minLength"] = max(schema.get("minLength", 0), 1)
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -93,7 +174,7 @@ LIST_PARAMETERS = [
     ),
     OpenApiParameter(
         "starting_after",
-        OpenApiTypes.STR,
+        {"type": "string", "maxLength": ID_MAX_LENGTH},
         description="An object id: the page after it. An id that is not one of yours is a 404.",
     ),
     OpenApiParameter("created[gte]", OpenApiTypes.DATETIME, description="Created at or after (ISO 8601)."),

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from paysys.api import schema  # noqa: F401  (registers the Bearer scheme with drf-spectacular)
 from paysys.api.auth import ApiCaller, ApiKeyAuthentication, ApiKeyScopePermission
+from paysys.api.fields import json_type_errors
 from paysys.api.filters import ListFilterSet, filter_queryset
 from paysys.api.pagination import Page, paginate
 from paysys.errors import NotFoundError
@@ -97,6 +98,10 @@ class PaysysApiView(APIView):
         if not isinstance(self.request.data, dict):
             raise serializers.ValidationError("The request body must be a JSON object.")
         serializer = serializer_class(data=self.request.data, context=self.serializer_context())
+        # JSON types first: DRF would turn 0 into "0" or False before any validator sees it.
+        errors = json_type_errors(serializer, self.request.data)
+        if errors:
+            raise serializers.ValidationError(errors)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 

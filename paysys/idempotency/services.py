@@ -78,7 +78,9 @@ def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
         canonical = json.dumps(
             json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
         ).encode()
-    except ValueError:
+    except (ValueError, RecursionError):
+        # Not JSON, or JSON the API refuses (too deep, a lone surrogate): the raw bytes, and the
+        # view answers the 400.
         canonical = body
     digest = crypto.keyed_hasher(FINGERPRINT_PURPOSE)
     for part in (method.upper().encode(), path.encode(), canonical):

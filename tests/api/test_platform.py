@@ -103,8 +103,31 @@ def test_metadata_out_of_bounds_is_400(platform_api, metadata):
     )
 
 
-def test_integral_json_number_counts_as_an_integer(platform_api):
-    assert call("post", "/v1/groups", body={"name": "n", "amount": 10.0}).status_code == 201
+@pytest.mark.parametrize("literal", ["10.0", "1E1", "1e1", "10.000"])
+def test_an_integer_written_with_a_fraction_or_exponent_is_400(platform_api, literal):
+    assert_error(
+        call("post", "/v1/groups", body=f'{{"name": "n", "amount": {literal}}}'),
+        400,
+        "invalid_request_error",
+        param="amount",
+    )
+
+
+@pytest.mark.parametrize("name", [5, 1.5, True, ["n"], {"n": "n"}])
+def test_a_plain_char_field_takes_only_a_json_string(platform_api, name):
+    assert_error(call("post", "/v1/groups", body={"name": name}), 400, "invalid_request_error", param="name")
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "param"),
+    [
+        ('{"name": "n", "metadata": {"k": ' + "[" * 1000 + "]" * 1000 + "}}", "invalid_json", None),
+        ('{"name": "n\\udc00"}', "parameter_invalid", "name"),
+        ('{"name": "n", "metadata": {"k": "\\ud800"}}', "parameter_invalid", "metadata[k]"),
+    ],
+)
+def test_any_view_refuses_deep_json_and_lone_surrogates(platform_api, body, code, param):
+    assert_error(call("post", "/v1/groups", body=body), 400, "invalid_request_error", code=code, param=param)
 
 
 def test_metadata_at_the_bounds_is_accepted(platform_api):

@@ -5,10 +5,10 @@ merchant, so another merchant's ``evt_`` / ``we_`` id is a 404 like an unknown o
 """
 
 import django_filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
-from paysys.api.filters import ListFilterSet
+from paysys.api.filters import ListFilterSet, filter_parameters
 from paysys.api.schema import IDEMPOTENCY_KEY_PARAMETER, LIST_PARAMETERS, list_of, responses
 from paysys.api.views import PaysysApiView
 from paysys.events import webhook_services
@@ -47,10 +47,7 @@ class EventListApi(PaysysApiView):
         tags=[TAG],
         operation_id="events_list",
         summary="List the merchant's events, newest first",
-        parameters=[
-            *LIST_PARAMETERS,
-            OpenApiParameter("type", str, enum=EVENT_TYPE_CHOICES, description="Only events of this type."),
-        ],
+        parameters=[*LIST_PARAMETERS, *filter_parameters(EventFilterSet)],
         responses=responses({200: list_of(EventOutput, "EventList")}),
     )
     def get(self, request):
@@ -115,7 +112,7 @@ class WebhookEndpointListCreateApi(PaysysApiView):
         tags=[TAG],
         operation_id="webhook_endpoints_list",
         summary="List the merchant's webhook endpoints",
-        parameters=[*LIST_PARAMETERS, OpenApiParameter("status", str, enum=WebhookEndpoint.Status.values)],
+        parameters=[*LIST_PARAMETERS, *filter_parameters(WebhookEndpointFilterSet)],
         responses=responses({200: list_of(WebhookEndpointOutput, "WebhookEndpointList")}),
     )
     def get(self, request):
@@ -198,7 +195,7 @@ class WebhookEndpointDeliveryListApi(PaysysApiView):
         tags=[TAG],
         operation_id="webhook_endpoints_deliveries_list",
         summary="List an endpoint's deliveries, newest first",
-        parameters=[*LIST_PARAMETERS, OpenApiParameter("status", str, enum=WebhookDelivery.Status.values)],
+        parameters=[*LIST_PARAMETERS, *filter_parameters(WebhookDeliveryFilterSet)],
         responses=responses({200: list_of(WebhookDeliveryOutput, "WebhookDeliveryList")}),
     )
     def get(self, request, endpoint_id: str):
