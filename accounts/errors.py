@@ -13,6 +13,12 @@ class CurrencyMismatchError(InvalidRequestError):
     default_code = "currency_mismatch"
 
 
+class LivemodeMismatchError(InvalidRequestError):
+    """A posting's accounts are not all of one mode: test money never meets live money."""
+
+    default_code = "livemode_mismatch"
+
+
 class ReferenceConflictError(ConflictError):
     """A posting reuses the reference of an existing transaction with different content."""
 

@@ -92,6 +92,9 @@ class AccountStatus(models.TextChoices):
 
 
 class LedgerAccount(models.Model):
+    # The mode is the account's own column; entries, holds and transfers have their account's.
+    TENANT_FIELDS = ("merchant_id", "livemode")  # see paysys.tenancy
+
     public_id = models.CharField(
         max_length=ID_MAX_LENGTH, unique=True, default=new_account_id, editable=False
     )
@@ -106,6 +109,9 @@ class LedgerAccount(models.Model):
     balance_shards = models.PositiveSmallIntegerField(default=1)
     allow_negative = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=AccountStatus.choices, default=AccountStatus.OPEN)
+    # Test or live money (platform accounts too: each mode has its own chart of accounts). Never
+    # changes; a posting never mixes modes (the ``accounts_entry_one_mode`` trigger).
+    livemode = models.BooleanField(default=False, db_default=False)
     metadata = models.JSONField(default=dict, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
@@ -139,9 +145,10 @@ class LedgerAccount(models.Model):
                 condition=Q(balance_shards__gte=1, balance_shards__lte=64),
                 name="accounts_ledgeraccount_balance_shards_range",
             ),
-            # One pending/available/reserve per merchant and currency; one of each platform kind.
+            # One pending/available/reserve per merchant, mode and currency; one of each platform
+            # kind per mode.
             models.UniqueConstraint(
-                fields=["merchant_id", "kind", "currency"],
+                fields=["merchant_id", "livemode", "kind", "currency"],
                 condition=~Q(owner_type=OwnerType.CUSTOMER),
                 name="accounts_ledgeraccount_unique_kind_per_owner",
             ),
@@ -238,6 +245,8 @@ class Entry(models.Model):
     ``amount`` is signed: + credits the account holder, - debits it.
     """
 
+    TENANT_FIELDS = ("account__merchant_id", "account__livemode")
+
     # No single-column indexes: (transaction, account) and (account, -id) below lead with each.
     transaction = models.ForeignKey(
         JournalTransaction, on_delete=models.PROTECT, related_name="entries", db_index=False
@@ -319,6 +328,9 @@ class TransferStatus(models.TextChoices):
 
 
 class Transfer(models.Model):
+    # Both accounts share one mode (a posting never mixes modes): the source's is the transfer's.
+    TENANT_FIELDS = ("merchant_id", "from_account__livemode")
+
     # Indexes for the lookups there are (public id, transaction, merchant's list), none on the
     # accounts: no query filters transfers by account, and accounts are closed, never deleted.
     public_id = models.CharField(max_length=ID_MAX_LENGTH, default=new_transfer_id, editable=False)

@@ -28,6 +28,7 @@ from accounts.models import (
     Transfer,
 )
 from paysys.errors import NotFoundError
+from paysys.tenancy import Tenant
 
 
 def _amount_field() -> DecimalField:
@@ -61,11 +62,12 @@ def _lookup(account_id: int | str) -> dict:
     return {"pk": account_id} if isinstance(account_id, int) else {"public_id": account_id}
 
 
-def account_get(*, account_id: int | str, merchant_id: str | None = None) -> LedgerAccount:
-    """One account with its balances; a merchant sees only its own (another's is NotFound)."""
+def account_get(*, account_id: int | str, tenant: Tenant | None = None) -> LedgerAccount:
+    """One account with its balances; a tenant sees only its own of its mode (any other is
+    NotFound, like an unknown id). Without a tenant (operators, internal callers): any account."""
     queryset = accounts_with_balances()
-    if merchant_id is not None:
-        queryset = queryset.filter(merchant_id=merchant_id)
+    if tenant is not None:
+        queryset = tenant.scope(queryset)
     try:
         return queryset.get(**_lookup(account_id))
     except (LedgerAccount.DoesNotExist, ValueError):
@@ -74,7 +76,7 @@ def account_get(*, account_id: int | str, merchant_id: str | None = None) -> Led
 
 def account_list(
     *,
-    merchant_id: str | None = None,
+    tenant: Tenant | None = None,
     owner_type: str | None = None,
     kind: str | None = None,
     currency: str | None = None,
@@ -84,7 +86,6 @@ def account_list(
 ) -> QuerySet[LedgerAccount]:
     """Accounts with balances, newest first, filtered as given."""
     filters = {
-        "merchant_id": merchant_id,
         "owner_type": owner_type,
         "kind": kind,
         "currency": currency.upper() if currency else None,
@@ -93,6 +94,8 @@ def account_list(
         "created__lt": created_lt,
     }
     queryset = LedgerAccount.objects.filter(**{k: v for k, v in filters.items() if v is not None})
+    if tenant is not None:
+        queryset = tenant.scope(queryset)
     return accounts_with_balances(queryset).order_by("-pk")
 
 
@@ -103,8 +106,8 @@ class AccountBalance:
     available: Money
 
 
-def account_balance_get(*, account_id: int | str, merchant_id: str | None = None) -> AccountBalance:
-    account = account_get(account_id=account_id, merchant_id=merchant_id)
+def account_balance_get(*, account_id: int | str, tenant: Tenant | None = None) -> AccountBalance:
+    account = account_get(account_id=account_id, tenant=tenant)
     return AccountBalance(
         posted=Money(account.posted, account.currency),
         pending=Money(account.pending, account.currency),
@@ -115,13 +118,13 @@ def account_balance_get(*, account_id: int | str, merchant_id: str | None = None
 def entry_list(
     *,
     account_id: int | str,
-    merchant_id: str | None = None,
+    tenant: Tenant | None = None,
     created_gte: datetime | None = None,
     created_lt: datetime | None = None,
 ) -> QuerySet[Entry]:
     """The account's entries, newest first, with their journal transaction (its kind is the type)."""
-    account = account_get(account_id=account_id, merchant_id=merchant_id)
-    queryset = Entry.objects.filter(account_id=account.pk).select_related("transaction")
+    account = account_get(account_id=account_id, tenant=tenant)
+    queryset = Entry.objects.filter(account_id=account.pk).select_related("transaction", "account")
     if created_gte is not None:
         queryset = queryset.filter(created__gte=created_gte)
     if created_lt is not None:
@@ -137,14 +140,16 @@ class MerchantBalance:
     reserved: Money
 
 
-def balance_for_merchant(*, merchant_id: str) -> dict[str, MerchantBalance]:
-    """Per currency: ``available`` (settled, not paid out, minus holds), ``pending`` (captured,
-    not yet settled) and ``reserved`` (withheld in the reserve). One query."""
+def balance_for_merchant(*, tenant: Tenant) -> dict[str, MerchantBalance]:
+    """Per currency, in the tenant's mode only: ``available`` (settled, not paid out, minus
+    holds), ``pending`` (captured, not yet settled) and ``reserved`` (withheld in the reserve).
+    One query."""
     rows = accounts_with_balances(
-        LedgerAccount.objects.filter(
-            merchant_id=merchant_id,
-            owner_type=OwnerType.MERCHANT,
-            kind__in=[AccountKind.AVAILABLE, AccountKind.PENDING, AccountKind.RESERVE],
+        tenant.scope(
+            LedgerAccount.objects.filter(
+                owner_type=OwnerType.MERCHANT,
+                kind__in=[AccountKind.AVAILABLE, AccountKind.PENDING, AccountKind.RESERVE],
+            )
         )
     ).values_list("currency", "kind", "posted", "available")
     amounts: dict[str, dict[str, Decimal]] = {}
@@ -179,12 +184,12 @@ def journal_transaction_get(
         raise NotFoundError(f"No such transaction: {transaction_id}.", param="transaction") from None
 
 
-def transfer_get(*, transfer_id: int | str, merchant_id: str | None = None) -> Transfer:
+def transfer_get(*, transfer_id: int | str, tenant: Tenant | None = None) -> Transfer:
     queryset = Transfer.objects.select_related(
         "from_account", "to_account", "transaction", "reversal_transaction"
     )
-    if merchant_id is not None:
-        queryset = queryset.filter(merchant_id=merchant_id)
+    if tenant is not None:
+        queryset = tenant.scope(queryset)
     try:
         return queryset.get(**_lookup(transfer_id))
     except Transfer.DoesNotExist:
@@ -192,9 +197,9 @@ def transfer_get(*, transfer_id: int | str, merchant_id: str | None = None) -> T
 
 
 def transfer_list(
-    *, merchant_id: str, status: str | None = None, currency: str | None = None
+    *, tenant: Tenant, status: str | None = None, currency: str | None = None
 ) -> QuerySet[Transfer]:
-    queryset = Transfer.objects.filter(merchant_id=merchant_id).select_related(
+    queryset = tenant.scope(Transfer.objects.all()).select_related(
         "from_account", "to_account", "transaction", "reversal_transaction"
     )
     if status:

@@ -98,6 +98,7 @@ from accounts.errors import (
     CurrencyMismatchError,
     HoldStateError,
     LedgerBusyError,
+    LivemodeMismatchError,
     ReferenceConflictError,
     TransferReversedError,
     UnbalancedPostingError,
@@ -135,6 +136,7 @@ from paysys.errors import (
 from paysys.events.models import Event
 from paysys.events.services import event_announce, event_build, event_emit
 from paysys.money import currency_is_accepted, currency_is_supported, money_to_minor
+from paysys.tenancy import Tenant
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -516,15 +518,28 @@ def _post(
             # One statement after the shard locks: it reads the sharded accounts (seeing any
             # freeze that committed meanwhile), inserts the entries and updates the locked
             # accounts. A refused status raises below and the whole transaction rolls back.
-            cursor.execute(
-                sql["finish"].format(
-                    rows=", ".join([ENTRY_VALUES_ROW] * len(entries)),
-                    update=sql["finish_update"].format(values=", ".join([UPDATE_VALUES_ROW] * len(updates)))
-                    if updates
-                    else "",
-                ),
-                [sharded, *(value for entry in entries for value in entry), *(v for u in updates for v in u)],
-            )
+            try:
+                cursor.execute(
+                    sql["finish"].format(
+                        rows=", ".join([ENTRY_VALUES_ROW] * len(entries)),
+                        update=sql["finish_update"].format(
+                            values=", ".join([UPDATE_VALUES_ROW] * len(updates))
+                        )
+                        if updates
+                        else "",
+                    ),
+                    [
+                        sharded,
+                        *(value for entry in entries for value in entry),
+                        *(v for u in updates for v in u),
+                    ],
+                )
+            except DatabaseError as exc:
+                # The entries' triggers refuse a posting that mixes test and live accounts.
+                refusal = _database_refusal(exc)
+                if refusal is None:
+                    raise
+                raise refusal from None
             read = cursor.fetchall()
         else:
             read = []
@@ -660,6 +675,7 @@ def _account_create(
     allow_negative: bool,
     metadata: Mapping[str, Any] | None,
     balance_shards: int | None,
+    livemode: bool,
 ) -> LedgerAccount:
     if owner_type not in OwnerType.values:
         raise InvalidRequestError(f"Unknown owner type {owner_type!r}.", param="owner_type")
@@ -682,6 +698,7 @@ def _account_create(
         allow_negative=allow_negative,
         metadata=dict(metadata or {}),
         balance_shards=balance_shards or _shards_default(),
+        livemode=livemode,
     )
     LedgerBalanceShard.objects.bulk_create(
         LedgerBalanceShard(account=account, shard=n, allow_negative=account.allow_negative)
@@ -694,7 +711,12 @@ def _account_create(
         new_state=account.status,
         currency=code,
         merchant_id=merchant_id or None,
-        metadata={"kind": kind, "owner_type": owner_type, "allow_negative": allow_negative},
+        metadata={
+            "kind": kind,
+            "owner_type": owner_type,
+            "allow_negative": allow_negative,
+            "livemode": livemode,
+        },
     )
     return account
 
@@ -709,8 +731,9 @@ def account_open(
     allow_negative: bool = False,
     metadata: Mapping[str, Any] | None = None,
     balance_shards: int | None = None,
+    livemode: bool = False,
 ) -> LedgerAccount:
-    """Open a ledger account (a customer wallet, a merchant or platform account)."""
+    """Open a ledger account (a customer wallet, a merchant or platform account) in one mode."""
     return _account_create(
         owner_type=owner_type,
         merchant_id=merchant_id or "",
@@ -719,26 +742,31 @@ def account_open(
         allow_negative=allow_negative,
         metadata=metadata,
         balance_shards=balance_shards,
+        livemode=livemode,
     )
 
 
-# A merchant's or the platform's account of a kind and currency (one of each:
+# A merchant's or the platform's account of a kind, mode and currency (one of each:
 # ``accounts_ledgeraccount_unique_kind_per_owner``).
-_ACCOUNT_OF_KIND = CompiledQuery(
-    lambda merchant_id, kind, currency: LedgerAccount.objects.filter(
-        merchant_id=merchant_id, kind=kind, currency=currency
-    ).order_by("pk")[:1],
-    merchant_id=str,
-    kind=str,
-    currency=str,
-)
+# Compiled queries bind int and str parameters only: one query per mode.
+_ACCOUNT_OF_KIND = {
+    mode: CompiledQuery(
+        lambda merchant_id, kind, currency, mode=mode: LedgerAccount.objects.filter(
+            merchant_id=merchant_id, livemode=mode, kind=kind, currency=currency
+        ).order_by("pk")[:1],
+        merchant_id=str,
+        kind=str,
+        currency=str,
+    )
+    for mode in (False, True)
+}
 
 
 def _account_get_or_create(
-    *, owner_type: str, merchant_id: str, kind: str, currency: str, allow_negative: bool
+    *, owner_type: str, merchant_id: str, kind: str, currency: str, allow_negative: bool, livemode: bool
 ) -> LedgerAccount:
     code = currency.upper()
-    account = _ACCOUNT_OF_KIND.first(merchant_id=merchant_id, kind=kind, currency=code)
+    account = _ACCOUNT_OF_KIND[livemode].first(merchant_id=merchant_id, kind=kind, currency=code)
     if account is not None:
         return account
     try:
@@ -752,14 +780,18 @@ def _account_get_or_create(
                 allow_negative=allow_negative,
                 metadata=None,
                 balance_shards=None,
+                livemode=livemode,
             )
     except IntegrityError:
-        return LedgerAccount.objects.get(merchant_id=merchant_id, kind=kind, currency=code)
+        return LedgerAccount.objects.get(merchant_id=merchant_id, livemode=livemode, kind=kind, currency=code)
 
 
 @ledger_atomic
-def merchant_accounts_open(*, merchant_id: str, currency: str) -> dict[str, LedgerAccount]:
-    """The merchant's ``pending``, ``available`` and ``reserve`` accounts in ``currency``; idempotent."""
+def merchant_accounts_open(
+    *, merchant_id: str, currency: str, livemode: bool = False
+) -> dict[str, LedgerAccount]:
+    """The merchant's ``pending``, ``available`` and ``reserve`` accounts in ``currency`` and one
+    mode (test and live money have accounts of their own); idempotent."""
     if not merchant_id:
         raise InvalidRequestError("A merchant id is required.", param="merchant_id")
     return {
@@ -769,23 +801,34 @@ def merchant_accounts_open(*, merchant_id: str, currency: str) -> dict[str, Ledg
             kind=kind,
             currency=currency,
             allow_negative=False,
+            livemode=livemode,
         )
         for kind in sorted(MERCHANT_KINDS)
     }
 
 
-def merchant_account_get(*, merchant_id: str, kind: str, currency: str) -> LedgerAccount:
-    """The merchant's account of ``kind`` in ``currency``; one query when it exists, else its
-    accounts in that currency are opened."""
-    account = _ACCOUNT_OF_KIND.first(merchant_id=merchant_id, kind=kind, currency=currency.upper())
-    return account or merchant_accounts_open(merchant_id=merchant_id, currency=currency)[kind]
+def merchant_account_get(
+    *, merchant_id: str, kind: str, currency: str, livemode: bool = False
+) -> LedgerAccount:
+    """The merchant's account of ``kind`` in ``currency`` and mode; one query when it exists, else
+    its accounts in that currency and mode are opened."""
+    account = _ACCOUNT_OF_KIND[livemode].first(merchant_id=merchant_id, kind=kind, currency=currency.upper())
+    return (
+        account or merchant_accounts_open(merchant_id=merchant_id, currency=currency, livemode=livemode)[kind]
+    )
 
 
 @ledger_atomic
-def platform_account_get(*, kind: str, currency: str) -> LedgerAccount:
-    """The platform's account of ``kind`` in ``currency``, opened (overdraft allowed) on first use."""
+def platform_account_get(*, kind: str, currency: str, livemode: bool = False) -> LedgerAccount:
+    """The platform's account of ``kind`` in ``currency`` and mode (each mode has its own chart of
+    accounts), opened (overdraft allowed) on first use."""
     return _account_get_or_create(
-        owner_type=OwnerType.PLATFORM, merchant_id="", kind=kind, currency=currency, allow_negative=True
+        owner_type=OwnerType.PLATFORM,
+        merchant_id="",
+        kind=kind,
+        currency=currency,
+        allow_negative=True,
+        livemode=livemode,
     )
 
 
@@ -871,21 +914,29 @@ def transfer_object(transfer: Transfer) -> dict[str, Any]:
         if transfer.reversal_transaction
         else None,
         "created": transfer.created.isoformat().replace("+00:00", "Z"),
-        "livemode": False,
+        "livemode": transfer.from_account.livemode,
     }
 
 
-def _transfer_accounts(
-    *, merchant_id: str, from_account_id: int | str, to_account_id: int | str, currency: str
-) -> tuple[LedgerAccount, LedgerAccount]:
+def _ledger_tenant(merchant_id: str, livemode: bool) -> Tenant:
+    """The ledger knows merchants by public id only."""
+    return Tenant(merchant_pk=None, merchant_id=merchant_id, livemode=livemode)
+
+
+def _transfer_accounts_found(
+    *, merchant_id: str, livemode: bool, from_account_id: int | str, to_account_id: int | str
+) -> dict[str, LedgerAccount]:
+    """The two accounts among the merchant's of this mode, by parameter; an account of another
+    merchant or mode is missing exactly like an unknown one."""
     wanted = {"from_account": from_account_id, "to_account": to_account_id}
     public_ids = [v for v in wanted.values() if isinstance(v, str)]
     pks = [v for v in wanted.values() if isinstance(v, int)]
     # Only the immutable columns the checks need: status and balances are read under the lock.
     matches = (
-        LedgerAccount.objects.filter(merchant_id=merchant_id)
+        _ledger_tenant(merchant_id, livemode)
+        .scope(LedgerAccount.objects.all())
         .filter(Q(public_id__in=public_ids) | Q(pk__in=pks))
-        .only("pk", "public_id", "kind", "currency", "merchant_id")
+        .only("pk", "public_id", "kind", "currency", "merchant_id", "livemode")
     )
     found: dict[int | str, LedgerAccount] = {}
     for account in matches:
@@ -895,6 +946,21 @@ def _transfer_accounts(
         account = found.get(key)
         if account is None or account.kind not in TRANSFERABLE_KINDS:
             raise NotFoundError(f"No such account: {key}.", param=param)
+        accounts[param] = account
+    return accounts
+
+
+def _transfer_accounts(
+    *, merchant_id: str, livemode: bool, from_account_id: int | str, to_account_id: int | str, currency: str
+) -> tuple[LedgerAccount, LedgerAccount]:
+    found = _transfer_accounts_found(
+        merchant_id=merchant_id,
+        livemode=livemode,
+        from_account_id=from_account_id,
+        to_account_id=to_account_id,
+    )
+    accounts = {}
+    for param, account in found.items():
         if account.currency != currency:
             raise CurrencyMismatchError(
                 f"Account {account.public_id} holds {account.currency.lower()}, not {currency.lower()}.",
@@ -915,8 +981,10 @@ def transfer_create(
     description: str = "",
     metadata: Mapping[str, Any] | None = None,
     reference: str | None = None,
+    livemode: bool = False,
 ) -> Transfer:
-    """Move ``amount`` between two of the merchant's accounts (wallets or ``available``).
+    """Move ``amount`` between two of the merchant's accounts (wallets or ``available``) of one
+    mode: an account of the other mode is not found, like an unknown one.
 
     With a ``reference`` the transfer is idempotent: the same reference returns the transfer
     already made. Emits ``transfer.created``. On PostgreSQL the transfer is one call of the
@@ -931,6 +999,7 @@ def transfer_create(
     _amount_check(amount)
     request = _TransferRequest(
         merchant_id=merchant_id,
+        livemode=livemode,
         from_account_id=from_account_id,
         to_account_id=to_account_id,
         amount=amount,
@@ -966,6 +1035,7 @@ class _TransferRequest:
     """What ``transfer_create`` was asked, checked; both paths build their rows from it."""
 
     merchant_id: str
+    livemode: bool
     from_account_id: int | str
     to_account_id: int | str
     amount: Money
@@ -1007,6 +1077,7 @@ def _transfer_created_event(transfer: Transfer) -> dict[str, Any]:
         "merchant_id": transfer.merchant_id,
         "object_type": "transfer",
         "data": {"object": transfer_object(transfer)},
+        "livemode": transfer.from_account.livemode,
     }
 
 
@@ -1015,6 +1086,7 @@ def _transfer_create_python(request: _TransferRequest) -> Transfer:
     amount = request.amount
     source, destination = _transfer_accounts(
         merchant_id=request.merchant_id,
+        livemode=request.livemode,
         from_account_id=request.from_account_id,
         to_account_id=request.to_account_id,
         currency=amount.currency.code,
@@ -1052,6 +1124,7 @@ _DATABASE_REFUSALS: dict[str, type[PaysysError]] = {
     "PT404": NotFoundError,
     "PT409": CurrencyMismatchError,
     "PT410": AccountClosedError,
+    "PT412": LivemodeMismatchError,
     "PT423": AccountFrozenError,
 }
 # Constants only are formatted in (the kinds; the audit row's arguments as AUDIT_APPEND_SQL
@@ -1063,7 +1136,7 @@ _TRANSFER_SQL = (
     f"%s, %s::bigint, %s, %s::bigint, %s, %s::numeric, %s, ARRAY[{_TRANSFERABLE_KINDS_SQL}],"
     f" %s::timestamptz, %s::jsonb, %s::jsonb, %s::integer, %s, {_AUDIT_ARGS_SQL}, %s::jsonb)"
 )
-_ACCOUNT_COLUMNS = ["id", "public_id", "merchant_id", "currency"]
+_ACCOUNT_COLUMNS = ["id", "public_id", "merchant_id", "currency", "livemode"]
 # The event's columns the function reads from its JSON argument (the merchant and time are their own).
 _EVENT_FIELDS = ("public_id", "type", "object_type", "object_id", "data", "livemode", "correlation_id")
 
@@ -1101,7 +1174,9 @@ class _TransferCall:
         now = timezone.now()
         # The accounts as far as the arguments name them; the database fills in the rest.
         source, destination = (
-            LedgerAccount(pk=key, public_id="") if isinstance(key, int) else LedgerAccount(public_id=key)
+            LedgerAccount(pk=key, public_id="", livemode=request.livemode)
+            if isinstance(key, int)
+            else LedgerAccount(public_id=key, livemode=request.livemode)
             for key in (request.from_account_id, request.to_account_id)
         )
         transfer = request.transfer(source, destination, created=now, updated=now)
@@ -1162,11 +1237,12 @@ class _TransferCall:
                 transaction=existing
             )
         merchant_id, currency = self.transfer.merchant_id, self.transfer.currency
+        livemode = self.event.livemode
         self.transfer.from_account = LedgerAccount.from_db(
-            connection.alias, _ACCOUNT_COLUMNS, (from_pk, from_public, merchant_id, currency)
+            connection.alias, _ACCOUNT_COLUMNS, (from_pk, from_public, merchant_id, currency, livemode)
         )
         self.transfer.to_account = LedgerAccount.from_db(
-            connection.alias, _ACCOUNT_COLUMNS, (to_pk, to_public, merchant_id, currency)
+            connection.alias, _ACCOUNT_COLUMNS, (to_pk, to_public, merchant_id, currency, livemode)
         )
         for instance, pk in ((self.txn, txn_pk), (self.transfer, transfer_pk), (self.event, event_pk)):
             instance.pk = pk
@@ -1178,25 +1254,27 @@ class _TransferCall:
         return self.transfer
 
 
-def transfer_lock(*, merchant_id: str, transfer_id: int | str) -> Transfer:
+def transfer_lock(*, merchant_id: str, transfer_id: int | str, livemode: bool = False) -> Transfer:
     lookup = {"pk": transfer_id} if isinstance(transfer_id, int) else {"public_id": transfer_id}
+    queryset = _ledger_tenant(merchant_id, livemode).scope(Transfer.objects.all())
     try:
         return (
-            Transfer.objects.select_for_update(of=("self",), no_key=True)
+            queryset.select_for_update(of=("self",), no_key=True)
             .select_related("from_account", "to_account", "transaction", "reversal_transaction")
-            .get(merchant_id=merchant_id, **lookup)
+            .get(**lookup)
         )
     except Transfer.DoesNotExist:
         raise NotFoundError(f"No such transfer: {transfer_id}.", param="transfer") from None
 
 
 @ledger_atomic
-def transfer_reverse(*, merchant_id: str, transfer_id: int | str) -> Transfer:
-    """Reverse a transfer with a new transaction (the original never changes); emits ``transfer.reversed``.
+def transfer_reverse(*, merchant_id: str, transfer_id: int | str, livemode: bool = False) -> Transfer:
+    """Reverse a transfer of this mode with a new transaction (the original never changes); emits
+    ``transfer.reversed``.
 
     The destination must still hold the amount; a transfer is reversed at most once.
     """
-    transfer = transfer_lock(merchant_id=merchant_id, transfer_id=transfer_id)
+    transfer = transfer_lock(merchant_id=merchant_id, transfer_id=transfer_id, livemode=livemode)
     if transfer.status == TransferStatus.REVERSED:
         raise TransferReversedError(f"Transfer {transfer.public_id} is already reversed.", param="transfer")
     result = _post(
@@ -1232,6 +1310,7 @@ def transfer_reverse(*, merchant_id: str, transfer_id: int | str) -> Transfer:
         merchant_id=merchant_id,
         object_type="transfer",
         data={"object": transfer_object(transfer)},
+        livemode=transfer.from_account.livemode,
     )
     return transfer
 
@@ -1439,7 +1518,7 @@ def _verify_checks() -> dict[str, str]:
     txn = JournalTransaction._meta.db_table
     hold = Hold._meta.db_table
     stored = f"""
-        SELECT a.id, a.public_id, a.currency, a.allow_negative, a.pending,
+        SELECT a.id, a.public_id, a.currency, a.livemode, a.allow_negative, a.pending,
                a.posted_base + COALESCE(s.total, 0) AS posted
           FROM {acct} a
           LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM {shard} GROUP BY account_id) s
@@ -1461,10 +1540,17 @@ def _verify_checks() -> dict[str, str]:
                 ON e.account_id = b.id
              WHERE ROUND(b.posted - COALESCE(e.total, 0), 3) <> 0 ORDER BY 1
         """,  # noqa: S608
-        # All stored balances of a currency sum to zero.
+        # All stored balances of a currency sum to zero, in each mode (test and live money are
+        # two ledgers that never exchange a cent).
         "currency_not_zero": f"""
-            SELECT b.currency, SUM(b.posted) AS total FROM ({stored}) b
-             GROUP BY b.currency HAVING ROUND(SUM(b.posted), 3) <> 0 ORDER BY 1
+            SELECT b.currency, b.livemode, SUM(b.posted) AS total FROM ({stored}) b
+             GROUP BY b.currency, b.livemode HAVING ROUND(SUM(b.posted), 3) <> 0 ORDER BY 1, 2
+        """,  # noqa: S608
+        # A journal transaction moves money of one mode.
+        "transaction_mixes_modes": f"""
+            SELECT t.public_id AS txn FROM {entry} e
+              JOIN {txn} t ON t.id = e.transaction_id JOIN {acct} a ON a.id = e.account_id
+             GROUP BY t.public_id HAVING COUNT(DISTINCT a.livemode) > 1 ORDER BY 1
         """,  # noqa: S608
         # No account without overdraft is below zero, posted or available.
         "negative_without_overdraft": f"""
@@ -1511,9 +1597,10 @@ def ledger_verify(*, store: bool = False) -> LedgerVerificationResult:
     """Check every ledger invariant with set-based SQL on one consistent snapshot.
 
     The checks: each transaction sums to zero per currency; each account's stored balance
-    (base + shards) equals the sum of its entries; each currency's balances sum to zero; no
-    account without overdraft is below zero; ``pending`` equals the open holds; entries are in
-    their account's currency. With ``store`` the result is kept as a ``LedgerVerification`` row.
+    (base + shards) equals the sum of its entries; each currency's balances sum to zero in each
+    mode; no transaction mixes test and live accounts; no account without overdraft is below
+    zero; ``pending`` equals the open holds; entries are in their account's currency. With
+    ``store`` the result is kept as a ``LedgerVerification`` row.
     """
     started = time.monotonic()
     checks = _verify_checks()

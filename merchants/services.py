@@ -164,7 +164,8 @@ def _platform_lock(platform_id: str) -> Merchant:
 
 
 def merchant_activate(*, merchant_id: str) -> Merchant:
-    """pending/suspended → active; opens the ledger accounts of its default currency."""
+    """pending/suspended → active; opens the ledger accounts of its default currency, in both
+    modes (test and live money never share an account)."""
     with transaction.atomic(durable=True):
         merchant = merchant_lock(merchant_id=merchant_id)
         _move(merchant, Merchant.Status.ACTIVE)
@@ -172,7 +173,10 @@ def merchant_activate(*, merchant_id: str) -> Merchant:
         merchant.suspended_at = None
         merchant.status_reason = ""
         merchant.save(update_fields=["status", "activated_at", "suspended_at", "status_reason", "updated"])
-        merchant_accounts_open(merchant_id=merchant.public_id, currency=merchant.default_currency)
+        for livemode in (False, True):
+            merchant_accounts_open(
+                merchant_id=merchant.public_id, currency=merchant.default_currency, livemode=livemode
+            )
     return merchant
 
 

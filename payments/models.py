@@ -55,6 +55,8 @@ def new_dispute_id() -> str:
 
 
 class PaymentMethod(models.Model):
+    TENANT_FIELDS = ("merchant", "livemode")  # see paysys.tenancy
+
     class Type(models.TextChoices):
         CARD = "card"
 
@@ -93,6 +95,8 @@ class PaymentMethod(models.Model):
 
 
 class Payment(models.Model):
+    TENANT_FIELDS = ("merchant", "livemode")
+
     class CaptureMethod(models.TextChoices):
         AUTOMATIC = "automatic"
         MANUAL = "manual"
@@ -290,6 +294,8 @@ class ProcessorOperation(models.Model):
 
 
 class Refund(models.Model):
+    TENANT_FIELDS = ("merchant", "livemode")
+
     class RefundStatus(models.TextChoices):
         PENDING = "pending"
         SUCCEEDED = "succeeded"
@@ -331,6 +337,8 @@ class Refund(models.Model):
 
 
 class Dispute(models.Model):
+    TENANT_FIELDS = ("merchant", "livemode")
+
     class DisputeStatus(models.TextChoices):
         NEEDS_RESPONSE = "needs_response"
         UNDER_REVIEW = "under_review"

@@ -80,8 +80,9 @@ class RiskAssessment:
         return self.score >= settings.PAYSYS_RISK_REVIEW_THRESHOLD
 
 
-def risk_limits_check(*, merchant: Merchant, amount: Money) -> None:
-    """Enforce the merchant's max amount and daily volume; call inside the creating transaction."""
+def risk_limits_check(*, merchant: Merchant, amount: Money, livemode: bool = False) -> None:
+    """Enforce the merchant's max amount and daily volume (of the payment's mode: test payments
+    never use up live volume); call inside the creating transaction."""
     currency = amount.currency.code
     limits = merchant_limits_get(merchant=merchant, currency=currency)
     if limits.max_payment is not None and amount > limits.max_payment:
@@ -100,7 +101,9 @@ def risk_limits_check(*, merchant: Merchant, amount: Money) -> None:
     )
     start_of_day = datetime.now(tz=UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     today = (
-        Payment.objects.filter(merchant=merchant, currency=currency, created__gte=start_of_day)
+        Payment.objects.filter(
+            merchant=merchant, livemode=livemode, currency=currency, created__gte=start_of_day
+        )
         .exclude(status__in=["failed", "canceled"])
         .aggregate(total=Sum("amount"))["total"]
         or 0

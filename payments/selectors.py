@@ -1,12 +1,15 @@
-"""Reads of payments, payment methods, refunds and disputes, always scoped to one merchant.
+"""Reads of payments, payment methods, refunds and disputes, always scoped to one tenant: one
+merchant in one mode (``paysys.tenancy``).
 
-An object of another merchant is a ``NotFoundError`` identical to an unknown id (tenancy).
+An object of another merchant, or of the same merchant in the other mode, is a
+``NotFoundError`` identical to an unknown id.
 """
 
 from django.db.models import QuerySet
 
 from payments.models import Dispute, Payment, PaymentMethod, ProcessorOperation, Refund
 from paysys.errors import NotFoundError
+from paysys.tenancy import Tenant
 
 _PAYMENT_RELATED = ("merchant", "payment_method", "source_account")
 
@@ -15,52 +18,52 @@ def _missing(kind: str, public_id: str, param: str) -> NotFoundError:
     return NotFoundError(f"No such {kind}: '{public_id}'", param=param)
 
 
-def payment_get(*, merchant_pk: int, payment_id: str) -> Payment:
+def payment_get(*, tenant: Tenant, payment_id: str) -> Payment:
     try:
-        return Payment.objects.select_related(*_PAYMENT_RELATED).get(
-            merchant_id=merchant_pk, public_id=payment_id
-        )
+        return payment_list(tenant=tenant).get(public_id=payment_id)
     except Payment.DoesNotExist:
         raise _missing("payment", payment_id, "id") from None
 
 
-def payment_list(*, merchant_pk: int) -> QuerySet[Payment]:
-    return Payment.objects.filter(merchant_id=merchant_pk).select_related(*_PAYMENT_RELATED)
+def payment_list(*, tenant: Tenant) -> QuerySet[Payment]:
+    return tenant.scope(Payment.objects.all()).select_related(*_PAYMENT_RELATED)
 
 
 def payment_method_get(
-    *, merchant_pk: int, payment_method_id: str, param: str = "payment_method"
+    *, tenant: Tenant, payment_method_id: str, param: str = "payment_method"
 ) -> PaymentMethod:
     try:
-        return PaymentMethod.objects.get(merchant_id=merchant_pk, public_id=payment_method_id)
+        return tenant.scope(PaymentMethod.objects.all()).get(public_id=payment_method_id)
     except PaymentMethod.DoesNotExist:
         raise _missing("payment method", payment_method_id, param) from None
 
 
-def refund_get(*, merchant_pk: int, refund_id: str) -> Refund:
+def refund_get(*, tenant: Tenant, refund_id: str) -> Refund:
     try:
-        return Refund.objects.select_related("payment").get(merchant_id=merchant_pk, public_id=refund_id)
+        return refund_list(tenant=tenant).get(public_id=refund_id)
     except Refund.DoesNotExist:
         raise _missing("refund", refund_id, "id") from None
 
 
-def refund_list(*, merchant_pk: int) -> QuerySet[Refund]:
-    return Refund.objects.filter(merchant_id=merchant_pk).select_related("payment")
+def refund_list(*, tenant: Tenant) -> QuerySet[Refund]:
+    return tenant.scope(Refund.objects.all()).select_related("payment")
 
 
-def dispute_get(*, merchant_pk: int, dispute_id: str) -> Dispute:
+def dispute_get(*, tenant: Tenant, dispute_id: str) -> Dispute:
     try:
-        return Dispute.objects.select_related("payment").get(merchant_id=merchant_pk, public_id=dispute_id)
+        return dispute_list(tenant=tenant).get(public_id=dispute_id)
     except Dispute.DoesNotExist:
         raise _missing("dispute", dispute_id, "id") from None
 
 
-def dispute_list(*, merchant_pk: int) -> QuerySet[Dispute]:
-    return Dispute.objects.filter(merchant_id=merchant_pk).select_related("payment")
+def dispute_list(*, tenant: Tenant) -> QuerySet[Dispute]:
+    return tenant.scope(Dispute.objects.all()).select_related("payment")
 
 
 def processor_operations_pending(*, limit: int) -> list[ProcessorOperation]:
     """The oldest operations whose answer is unknown, for the resolver."""
     return list(
-        ProcessorOperation.objects.filter(status=ProcessorOperation.OpStatus.PENDING).order_by("pk")[:limit]
+        ProcessorOperation.objects.filter(status=ProcessorOperation.OpStatus.PENDING)
+        .select_related("payment")  # its mode picks the processor to ask
+        .order_by("pk")[:limit]
     )

@@ -83,6 +83,7 @@ from merchants.models import Merchant
 from merchants.selectors import merchant_fee_terms_get, merchant_get
 from payments.cards import CardData, card_validate
 from payments.models import Dispute, Payment, PaymentMethod, ProcessorOperation, Refund
+from payments.modes import card_mode_check
 from payments.objects import dispute_object, payment_method_object, payment_object, refund_object
 from payments.processor import (
     OperationStatus,
@@ -91,6 +92,7 @@ from payments.processor import (
     ProcessorUnavailableError,
     processor_call,
     processor_get,
+    processor_mode_check,
 )
 from payments.risk import RiskSignals, risk_assess, risk_limits_check
 from payments.selectors import payment_method_get
@@ -111,6 +113,7 @@ from paysys.errors import (
 )
 from paysys.events.services import event_emit
 from paysys.money import fee_compute
+from paysys.tenancy import Tenant
 
 logger = logging.getLogger("paysys.payments")
 
@@ -230,6 +233,7 @@ def _operation_begin(
     A retry of the same operation reuses its row and reference; a new operation (a second void
     after one that was never sent) gets a new reference.
     """
+    processor_mode_check(livemode=payment.livemode)
     return ProcessorOperation.objects.create(
         payment=payment,
         kind=kind,
@@ -257,7 +261,7 @@ def _token(payment: Payment) -> str:
 
 
 def _payment_method_insert(*, merchant: Merchant, card: CardData, livemode: bool) -> PaymentMethod:
-    token = processor_get().tokenize(card=card)
+    token = processor_get(livemode=livemode).tokenize(card=card)
     with transaction.atomic(savepoint=False):
         pm = PaymentMethod.objects.create(
             merchant=merchant,
@@ -289,6 +293,7 @@ def payment_method_create(
         exp_year=card.get("exp_year"),
         cvc=card.get("cvc"),
     )
+    card_mode_check(livemode=livemode, card=data)
     with transaction.atomic(durable=True):
         return _payment_method_insert(merchant=merchant, card=data, livemode=livemode)
 
@@ -335,13 +340,16 @@ def _transfers_validate(
     return stored
 
 
-def _wallet_get(*, merchant: Merchant, account_id: str, currency: str) -> LedgerAccount:
-    account = LedgerAccount.objects.filter(
-        public_id=account_id,
-        merchant_id=merchant.public_id,
-        owner_type=OwnerType.CUSTOMER,
-        kind=AccountKind.WALLET,
-    ).first()
+def _wallet_get(*, tenant: Tenant, account_id: str, currency: str) -> LedgerAccount:
+    account = (
+        tenant.scope(LedgerAccount.objects.all())
+        .filter(
+            public_id=account_id,
+            owner_type=OwnerType.CUSTOMER,
+            kind=AccountKind.WALLET,
+        )
+        .first()
+    )
     if account is None:
         raise NotFoundError(f"No such account: '{account_id}'", param="source_account")
     if account.currency != currency:
@@ -385,6 +393,7 @@ def payment_create(
         )
     if capture_method not in Payment.CaptureMethod.values:
         raise InvalidRequestError("capture_method is automatic or manual.", param="capture_method")
+    tenant = Tenant(merchant_pk=merchant.pk, merchant_id=merchant.public_id, livemode=livemode)
     card_data = (
         card_validate(
             number=card.get("number"),
@@ -396,16 +405,14 @@ def payment_create(
         else None
     )
     stored_transfers = _transfers_validate(merchant=merchant, amount=amount, transfers=transfers)
-    pm = (
-        payment_method_get(merchant_pk=merchant.pk, payment_method_id=payment_method_id)
-        if payment_method_id
-        else None
-    )
+    pm = payment_method_get(tenant=tenant, payment_method_id=payment_method_id) if payment_method_id else None
     wallet = (
-        _wallet_get(merchant=merchant, account_id=source_account_id, currency=amount.currency.code)
+        _wallet_get(tenant=tenant, account_id=source_account_id, currency=amount.currency.code)
         if source_account_id
         else None
     )
+    if wallet is None:
+        card_mode_check(livemode=livemode, card=card_data)
     fingerprint = card_data.fingerprint if card_data else (pm.fingerprint if pm else "")
     assessment = risk_assess(
         merchant_id=merchant.public_id,
@@ -414,7 +421,7 @@ def payment_create(
 
     @ledger_atomic
     def begin() -> tuple[Payment, ProcessorOperation | None]:
-        risk_limits_check(merchant=merchant, amount=amount)
+        risk_limits_check(merchant=merchant, amount=amount, livemode=livemode)
         method = pm or (
             _payment_method_insert(merchant=merchant, card=card_data, livemode=livemode)
             if card_data
@@ -454,7 +461,13 @@ def payment_create(
     if op is not None:
         outcome = _call(
             op,
-            lambda: processor_call("authorize", reference=op.reference, token=_token(payment), amount=amount),
+            lambda: processor_call(
+                "authorize",
+                livemode=payment.livemode,
+                reference=op.reference,
+                token=_token(payment),
+                amount=amount,
+            ),
         )
         if outcome != "timeout":
             payment = _operation_apply(operation=op, result=outcome) or _payment_read(payment.pk)
@@ -652,6 +665,7 @@ def payment_confirm(*, payment: Payment, challenge_passed: bool) -> Payment:
         op,
         lambda: processor_call(
             "confirm",
+            livemode=payment.livemode,
             reference=op.reference,
             authorization=payment.processor_authorization,
             challenge_passed=challenge_passed,
@@ -667,8 +681,10 @@ def payment_confirm(*, payment: Payment, challenge_passed: bool) -> Payment:
     return _after(confirmed or _payment_read(payment.pk))
 
 
-def _merchant_pending(*, merchant_id: str, currency: str) -> LedgerAccount:
-    return merchant_account_get(merchant_id=merchant_id, kind=AccountKind.PENDING, currency=currency)
+def _merchant_pending(*, merchant_id: str, currency: str, livemode: bool) -> LedgerAccount:
+    return merchant_account_get(
+        merchant_id=merchant_id, kind=AccountKind.PENDING, currency=currency, livemode=livemode
+    )
 
 
 def _capture_book(payment: Payment, *, captured: Money) -> Callable[[], None]:
@@ -687,7 +703,7 @@ def _capture_book(payment: Payment, *, captured: Money) -> Callable[[], None]:
     merchant_id = payment.merchant.public_id
     currency = payment.currency
     pay = payment.public_id
-    pending = _merchant_pending(merchant_id=merchant_id, currency=currency)
+    pending = _merchant_pending(merchant_id=merchant_id, currency=currency, livemode=payment.livemode)
     transfers = [(t["destination"], _money(payment, Decimal(t["amount"]))) for t in payment.transfer_data]
     transferred = sum((amount for _, amount in transfers), Money(0, currency))
     terms = merchant_fee_terms_get(merchant=payment.merchant, currency=currency.lower())
@@ -696,13 +712,22 @@ def _capture_book(payment: Payment, *, captured: Money) -> Callable[[], None]:
     )
     out_lines: list[PostingLine] = []
     if fee.amount > 0:
-        out_lines.append(PostingLine(platform_account_get(kind=AccountKind.FEES, currency=currency).pk, fee))
+        out_lines.append(
+            PostingLine(
+                platform_account_get(kind=AccountKind.FEES, currency=currency, livemode=payment.livemode).pk,
+                fee,
+            )
+        )
     for destination, amount in transfers:
-        target = _merchant_pending(merchant_id=destination, currency=currency)
+        target = _merchant_pending(merchant_id=destination, currency=currency, livemode=payment.livemode)
         out_lines.append(PostingLine(target.pk, amount))
     kept = captured - fee - transferred
     clearing = (
-        None if payment.hold_id else platform_account_get(kind=AccountKind.CARD_CLEARING, currency=currency)
+        None
+        if payment.hold_id
+        else platform_account_get(
+            kind=AccountKind.CARD_CLEARING, currency=currency, livemode=payment.livemode
+        )
     )
     for destination, amount in transfers:
         audit_record(
@@ -800,6 +825,7 @@ def _capture_run(*, payment_pk: int, amount: Money | None) -> Payment:
         op,
         lambda: processor_call(
             "capture",
+            livemode=payment.livemode,
             reference=op.reference,
             authorization=payment.processor_authorization,
             amount=_money(payment, op.amount),
@@ -885,8 +911,15 @@ def _void_run(
     op = begin()
     if op is None:
         return
-    authorization = Payment.objects.values_list("processor_authorization", flat=True).get(pk=payment_pk)
-    outcome = _call(op, lambda: processor_call("void", reference=op.reference, authorization=authorization))
+    authorization, livemode = Payment.objects.values_list("processor_authorization", "livemode").get(
+        pk=payment_pk
+    )
+    outcome = _call(
+        op,
+        lambda: processor_call(
+            "void", livemode=livemode, reference=op.reference, authorization=authorization
+        ),
+    )
     if outcome != "timeout":
         _operation_apply(operation=op, result=outcome)
         if outcome is None:
@@ -970,7 +1003,7 @@ def payment_review_decline(*, payment_id: str, operator_id: str) -> Payment:
 
 
 def _ask(op: ProcessorOperation) -> ProcessorResult | str | None:
-    return _call(op, lambda: processor_call("status", reference=op.reference))
+    return _call(op, lambda: processor_call("status", livemode=op.payment.livemode, reference=op.reference))
 
 
 def payments_resolve_processing(*, min_age: timedelta = RESOLVE_MIN_AGE, limit: int = RESOLVE_BATCH) -> dict:
@@ -1014,14 +1047,16 @@ def payments_resolve_processing(*, min_age: timedelta = RESOLVE_MIN_AGE, limit: 
 
 
 def _merchant_debit_lines(
-    *, merchant_id: str, amount: Money, allow_shortfall: bool
+    *, merchant_id: str, livemode: bool, amount: Money, allow_shortfall: bool
 ) -> tuple[list[PostingLine], Decimal]:
     """Debit the merchant: ``available``, then ``pending``, then ``reserve``; return (lines, shortfall).
 
     The accounts are locked (ascending id) before their balances are read, so the split holds
     until commit. Without ``allow_shortfall`` a shortfall raises ``InsufficientFundsError``.
     """
-    accounts = merchant_accounts_open(merchant_id=merchant_id, currency=amount.currency.code)
+    accounts = merchant_accounts_open(
+        merchant_id=merchant_id, currency=amount.currency.code, livemode=livemode
+    )
     order = [accounts[AccountKind.AVAILABLE], accounts[AccountKind.PENDING], accounts[AccountKind.RESERVE]]
     locked = accounts_lock([a.pk for a in order])
     remaining = amount.amount
@@ -1131,11 +1166,15 @@ def refund_create(
             livemode=locked.livemode,
         )
         merchant_id = locked.merchant.public_id
-        lines, _ = _merchant_debit_lines(merchant_id=merchant_id, amount=wanted, allow_shortfall=False)
+        lines, _ = _merchant_debit_lines(
+            merchant_id=merchant_id, livemode=locked.livemode, amount=wanted, allow_shortfall=False
+        )
         source = (
             locked.source_account_id
             if locked.source_account_id
-            else platform_account_get(kind=AccountKind.CARD_CLEARING, currency=locked.currency).pk
+            else platform_account_get(
+                kind=AccountKind.CARD_CLEARING, currency=locked.currency, livemode=locked.livemode
+            ).pk
         )
         ledger_post(
             reference=f"refund:{refund.public_id}",
@@ -1151,6 +1190,7 @@ def refund_create(
         if locked.source_account_id:
             _refund_succeeded(refund)
             return refund, None
+        processor_mode_check(livemode=locked.livemode)
         op = ProcessorOperation.objects.create(
             payment=locked,
             refund=refund,
@@ -1166,6 +1206,7 @@ def refund_create(
             op,
             lambda: processor_call(
                 "refund",
+                livemode=payment.livemode,
                 reference=op.reference,
                 authorization=payment.processor_authorization,
                 amount=Money(op.amount, payment.currency),
@@ -1233,12 +1274,16 @@ def dispute_open(
     fee = merchant_fee_terms_get(merchant=payment.merchant, currency=payment.currency.lower()).dispute_fee
     merchant_id = payment.merchant.public_id
     lines, shortfall = _merchant_debit_lines(
-        merchant_id=merchant_id, amount=disputed + fee, allow_shortfall=True
+        merchant_id=merchant_id, livemode=payment.livemode, amount=disputed + fee, allow_shortfall=True
     )
-    clearing = platform_account_get(kind=AccountKind.CARD_CLEARING, currency=payment.currency)
-    fees = platform_account_get(kind=AccountKind.FEES, currency=payment.currency)
+    clearing = platform_account_get(
+        kind=AccountKind.CARD_CLEARING, currency=payment.currency, livemode=payment.livemode
+    )
+    fees = platform_account_get(kind=AccountKind.FEES, currency=payment.currency, livemode=payment.livemode)
     if shortfall > 0:
-        losses = platform_account_get(kind=AccountKind.DISPUTE_LOSSES, currency=payment.currency)
+        losses = platform_account_get(
+            kind=AccountKind.DISPUTE_LOSSES, currency=payment.currency, livemode=payment.livemode
+        )
         lines.append(PostingLine(losses.pk, _money(payment, -shortfall)))
     lines.append(PostingLine(clearing.pk, disputed))
     if fee.amount > 0:
@@ -1316,12 +1361,18 @@ def dispute_close(*, dispute_id: str, outcome: str, operator_id: str | None = No
         )
     if outcome == Dispute.DisputeStatus.WON:
         amount = _money(payment, dispute.amount)
-        clearing = platform_account_get(kind=AccountKind.CARD_CLEARING, currency=payment.currency)
-        pending = _merchant_pending(merchant_id=payment.merchant.public_id, currency=payment.currency)
+        clearing = platform_account_get(
+            kind=AccountKind.CARD_CLEARING, currency=payment.currency, livemode=payment.livemode
+        )
+        pending = _merchant_pending(
+            merchant_id=payment.merchant.public_id, currency=payment.currency, livemode=payment.livemode
+        )
         recovered = min(dispute.platform_shortfall, dispute.amount)
         lines = [PostingLine(clearing.pk, -amount)]
         if recovered > 0:
-            losses = platform_account_get(kind=AccountKind.DISPUTE_LOSSES, currency=payment.currency)
+            losses = platform_account_get(
+                kind=AccountKind.DISPUTE_LOSSES, currency=payment.currency, livemode=payment.livemode
+            )
             lines.append(PostingLine(losses.pk, _money(payment, recovered)))
         if dispute.amount - recovered > 0:
             lines.append(PostingLine(pending.pk, _money(payment, dispute.amount - recovered)))

@@ -244,6 +244,9 @@ def _minor_per_currency(name: str, default: dict[str, int]) -> dict[str, int]:
 PAYSYS_PROCESSOR_BACKEND = env.str(
     "PAYSYS_PROCESSOR_BACKEND", default="payments.processor.simulator.SimulatorProcessor"
 )
+# Live mode's processor adapter (a dotted path to a ``payments.processor.base.Processor``). Empty:
+# live card payments are refused with a clear 400; the simulator never serves live mode.
+PAYSYS_LIVE_PROCESSOR_BACKEND = env.str("PAYSYS_LIVE_PROCESSOR_BACKEND", default="")
 PAYSYS_PROCESSOR_TIMEOUT_MS = env.int("PAYSYS_PROCESSOR_TIMEOUT_MS", default=5000)
 PAYSYS_PROCESSOR_BREAKER_THRESHOLD = env.int("PAYSYS_PROCESSOR_BREAKER_THRESHOLD", default=5)
 PAYSYS_PROCESSOR_BREAKER_WINDOW_S = env.int("PAYSYS_PROCESSOR_BREAKER_WINDOW_S", default=30)

@@ -4,6 +4,7 @@ from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Va
 from django.db.models.functions import Coalesce
 
 from accounts.models import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, ZERO, AccountKind, Entry, OwnerType
+from paysys.tenancy import Tenant
 
 
 def _amount_field() -> DecimalField:
@@ -14,7 +15,7 @@ def _amount_field() -> DecimalField:
 MERCHANT_BALANCE_KINDS = (AccountKind.PENDING, AccountKind.AVAILABLE, AccountKind.RESERVE)
 
 
-def balance_transaction_list(*, merchant_id: str) -> QuerySet[Entry]:
+def balance_transaction_list(*, tenant: Tenant) -> QuerySet[Entry]:
     """Every entry on the merchant's pending, available and reserve accounts, newest first,
     annotated with ``fee_amount``: what the platform's ``fees`` account received in the same
     journal transaction (so gross = net + fee). One query per page."""
@@ -30,10 +31,10 @@ def balance_transaction_list(*, merchant_id: str) -> QuerySet[Entry]:
         .values("total")
     )
     return (
-        Entry.objects.filter(
-            account__merchant_id=merchant_id,
-            account__owner_type=OwnerType.MERCHANT,
-            account__kind__in=MERCHANT_BALANCE_KINDS,
+        tenant.scope(
+            Entry.objects.filter(
+                account__owner_type=OwnerType.MERCHANT, account__kind__in=MERCHANT_BALANCE_KINDS
+            )
         )
         .select_related("transaction", "account")
         .annotate(

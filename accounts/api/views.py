@@ -2,7 +2,7 @@
 
 Thin adapters: parse, call one service or selector scoped to the key's merchant, render.
 Another merchant's account or transfer is a 404 exactly like an unknown id (the selectors
-filter by ``merchant_id``).
+filter by the key's tenant: its merchant and mode).
 """
 
 import django_filters
@@ -74,9 +74,10 @@ class AccountListCreateApi(PaysysApiView):
             currency=data["currency"],
             allow_negative=data["allow_negative"],
             metadata=data["metadata"],
+            livemode=self.caller.livemode,
         )
         # Re-read with its balances (the selector annotates them).
-        account = account_get(account_id=account.pk, merchant_id=self.caller.merchant_id)
+        account = account_get(account_id=account.pk, tenant=self.caller.tenant)
         return self.object_response(account, AccountOutput, status=201)
 
     @extend_schema(
@@ -88,7 +89,7 @@ class AccountListCreateApi(PaysysApiView):
     )
     def get(self, request):
         return self.paginated(
-            account_list(merchant_id=self.caller.merchant_id), AccountOutput, filterset_class=AccountFilterSet
+            account_list(tenant=self.caller.tenant), AccountOutput, filterset_class=AccountFilterSet
         )
 
 
@@ -101,7 +102,7 @@ class AccountDetailApi(PaysysApiView):
     )
     def get(self, request, account_id: str):
         return self.object_response(
-            account_get(account_id=account_id, merchant_id=self.caller.merchant_id), AccountOutput
+            account_get(account_id=account_id, tenant=self.caller.tenant), AccountOutput
         )
 
 
@@ -114,7 +115,7 @@ class AccountEntryListApi(PaysysApiView):
         responses=responses({200: list_of(EntryOutput, "EntryList")}),
     )
     def get(self, request, account_id: str):
-        entries = entry_list(account_id=account_id, merchant_id=self.caller.merchant_id)
+        entries = entry_list(account_id=account_id, tenant=self.caller.tenant)
         return self.paginated(entries, EntryOutput, id_field="pk", decode_id=row_id_decoder(ENTRY_PREFIX))
 
 
@@ -137,6 +138,7 @@ class TransferListCreateApi(PaysysApiView):
             amount=amount,
             description=data["description"],
             metadata=data["metadata"],
+            livemode=self.caller.livemode,
         )
         # The service returns the transfer with its accounts and transaction: no re-read.
         return self.object_response(transfer, TransferOutput, status=201)
@@ -150,7 +152,7 @@ class TransferListCreateApi(PaysysApiView):
     )
     def get(self, request):
         return self.paginated(
-            transfer_list(merchant_id=self.caller.merchant_id),
+            transfer_list(tenant=self.caller.tenant),
             TransferOutput,
             filterset_class=TransferFilterSet,
         )
@@ -165,7 +167,7 @@ class TransferDetailApi(PaysysApiView):
     )
     def get(self, request, transfer_id: str):
         return self.object_response(
-            transfer_get(transfer_id=transfer_id, merchant_id=self.caller.merchant_id), TransferOutput
+            transfer_get(transfer_id=transfer_id, tenant=self.caller.tenant), TransferOutput
         )
 
 
@@ -179,8 +181,10 @@ class TransferReverseApi(PaysysApiView):
         responses=responses({200: TransferOutput}, write=True),
     )
     def post(self, request, transfer_id: str):
-        transfer = transfer_reverse(merchant_id=self.caller.merchant_id, transfer_id=transfer_id)
-        transfer = transfer_get(transfer_id=transfer.pk, merchant_id=self.caller.merchant_id)
+        transfer = transfer_reverse(
+            merchant_id=self.caller.merchant_id, transfer_id=transfer_id, livemode=self.caller.livemode
+        )
+        transfer = transfer_get(transfer_id=transfer.pk, tenant=self.caller.tenant)
         return self.object_response(transfer, TransferOutput)
 
 
@@ -192,7 +196,7 @@ class BalanceRetrieveApi(PaysysApiView):
         responses=responses({200: BalanceOutput}),
     )
     def get(self, request):
-        balances = balance_for_merchant(merchant_id=self.caller.merchant_id).values()
+        balances = balance_for_merchant(tenant=self.caller.tenant).values()
 
         def amounts(part: str) -> list[dict]:
             return [
@@ -219,7 +223,7 @@ class BalanceTransactionListApi(PaysysApiView):
     )
     def get(self, request):
         return self.paginated(
-            balance_transaction_list(merchant_id=self.caller.merchant_id),
+            balance_transaction_list(tenant=self.caller.tenant),
             BalanceTransactionOutput,
             filterset_class=BalanceTransactionFilterSet,
             id_field="pk",

@@ -1,8 +1,8 @@
 """Payment endpoints of the merchant API: payment methods, payments, refunds, disputes.
 
-Thin adapters: parse, call one service or selector scoped to the key's merchant, render.
-Another merchant's payment, refund, dispute or payment method is a 404 exactly like an unknown
-id (every selector filters by the caller's merchant).
+Thin adapters: parse, call one service or selector scoped to the key's tenant (its merchant and
+mode), render. Another merchant's payment, refund, dispute or payment method, or one of the other
+mode, is a 404 exactly like an unknown id (every selector filters through ``Tenant.scope``).
 """
 
 import django_filters
@@ -132,7 +132,7 @@ class PaymentListCreateApi(PaysysApiView):
     )
     def get(self, request):
         return self.paginated(
-            payment_list(merchant_pk=self.caller.merchant_pk), PaymentOutput, filterset_class=PaymentFilterSet
+            payment_list(tenant=self.caller.tenant), PaymentOutput, filterset_class=PaymentFilterSet
         )
 
 
@@ -145,7 +145,7 @@ class PaymentDetailApi(PaysysApiView):
     )
     def get(self, request, payment_id: str):
         return self.object_response(
-            payment_get(merchant_pk=self.caller.merchant_pk, payment_id=payment_id), PaymentOutput
+            payment_get(tenant=self.caller.tenant, payment_id=payment_id), PaymentOutput
         )
 
 
@@ -166,7 +166,7 @@ class PaymentCaptureApi(PaysysApiView):
     )
     def post(self, request, payment_id: str):
         data = self.parse(PaymentCaptureInput)
-        payment = payment_get(merchant_pk=self.caller.merchant_pk, payment_id=payment_id)
+        payment = payment_get(tenant=self.caller.tenant, payment_id=payment_id)
         payment = payment_capture(payment=payment, amount=_capture_amount(payment, data.get("amount")))
         return self.object_response(payment, PaymentOutput)
 
@@ -182,7 +182,7 @@ class PaymentCancelApi(PaysysApiView):
     )
     def post(self, request, payment_id: str):
         data = self.parse(PaymentCancelInput)
-        payment = payment_get(merchant_pk=self.caller.merchant_pk, payment_id=payment_id)
+        payment = payment_get(tenant=self.caller.tenant, payment_id=payment_id)
         payment = payment_cancel(payment=payment, reason=data["cancellation_reason"])
         return self.object_response(payment, PaymentOutput)
 
@@ -198,7 +198,7 @@ class PaymentConfirmApi(PaysysApiView):
     )
     def post(self, request, payment_id: str):
         data = self.parse(PaymentConfirmInput)
-        payment = payment_get(merchant_pk=self.caller.merchant_pk, payment_id=payment_id)
+        payment = payment_get(tenant=self.caller.tenant, payment_id=payment_id)
         payment = payment_confirm(payment=payment, challenge_passed=data["challenge"] == "pass")
         return self.object_response(payment, PaymentOutput)
 
@@ -215,7 +215,7 @@ class RefundListCreateApi(PaysysApiView):
     def post(self, request):
         data = self.parse(RefundCreateInput)
         try:
-            payment = payment_get(merchant_pk=self.caller.merchant_pk, payment_id=data["payment"])
+            payment = payment_get(tenant=self.caller.tenant, payment_id=data["payment"])
         except NotFoundError:
             raise NotFoundError(f"No such payment: '{data['payment']}'", param="payment") from None
         amount = data.get("amount")
@@ -236,7 +236,7 @@ class RefundListCreateApi(PaysysApiView):
     )
     def get(self, request):
         return self.paginated(
-            refund_list(merchant_pk=self.caller.merchant_pk), RefundOutput, filterset_class=RefundFilterSet
+            refund_list(tenant=self.caller.tenant), RefundOutput, filterset_class=RefundFilterSet
         )
 
 
@@ -248,9 +248,7 @@ class RefundDetailApi(PaysysApiView):
         responses=responses({200: RefundOutput}),
     )
     def get(self, request, refund_id: str):
-        return self.object_response(
-            refund_get(merchant_pk=self.caller.merchant_pk, refund_id=refund_id), RefundOutput
-        )
+        return self.object_response(refund_get(tenant=self.caller.tenant, refund_id=refund_id), RefundOutput)
 
 
 class DisputeListApi(PaysysApiView):
@@ -263,7 +261,7 @@ class DisputeListApi(PaysysApiView):
     )
     def get(self, request):
         return self.paginated(
-            dispute_list(merchant_pk=self.caller.merchant_pk), DisputeOutput, filterset_class=DisputeFilterSet
+            dispute_list(tenant=self.caller.tenant), DisputeOutput, filterset_class=DisputeFilterSet
         )
 
 
@@ -276,7 +274,7 @@ class DisputeDetailApi(PaysysApiView):
     )
     def get(self, request, dispute_id: str):
         return self.object_response(
-            dispute_get(merchant_pk=self.caller.merchant_pk, dispute_id=dispute_id), DisputeOutput
+            dispute_get(tenant=self.caller.tenant, dispute_id=dispute_id), DisputeOutput
         )
 
 
@@ -291,6 +289,6 @@ class DisputeEvidenceApi(PaysysApiView):
     )
     def post(self, request, dispute_id: str):
         data = self.parse(DisputeEvidenceInput)
-        dispute = dispute_get(merchant_pk=self.caller.merchant_pk, dispute_id=dispute_id)
+        dispute = dispute_get(tenant=self.caller.tenant, dispute_id=dispute_id)
         dispute = dispute_evidence_submit(dispute=dispute, text=data["text"], submit=data["submit"])
         return self.object_response(dispute, DisputeOutput)

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from paysys.audit.context import ACTOR_API, actor_set
 from paysys.client_ip import client_ip
 from paysys.errors import AuthenticationError, PermissionDeniedError
+from paysys.tenancy import Tenant
 
 AUTH_SCHEME = "Bearer"
 
@@ -35,6 +36,11 @@ class ApiCaller:
     can_write: bool
     livemode: bool
     merchant: object = None  # the domain's merchant object, for services that take one
+
+    @property
+    def tenant(self) -> Tenant:
+        """What this key may see: its merchant's objects of its mode (``sk_live_`` → live)."""
+        return Tenant(merchant_pk=self.merchant_pk, merchant_id=self.merchant_id, livemode=self.livemode)
 
     @property
     def is_authenticated(self) -> bool:

@@ -13,6 +13,7 @@ from moneyed import CURRENCIES, Money
 from rest_framework import serializers
 
 from paysys.money import currency_is_accepted, money_to_minor
+from paysys.tenancy import livemode_of
 
 METADATA_MAX_KEYS = 50
 METADATA_KEY_MAX_LENGTH = 40
@@ -163,7 +164,8 @@ class CurrencyField(serializers.CharField):
 class ObjectSerializer(serializers.Serializer):
     """Base of API objects: ``id`` (from ``public_id``), ``object``, ``created``, ``livemode``.
 
-    Subclasses set ``object_name``; the view passes ``livemode`` (the key's mode) in the context.
+    Subclasses set ``object_name``; ``livemode`` is the object's stored mode (``paysys.tenancy``),
+    never the calling key's.
     """
 
     object_name = ""
@@ -177,4 +179,4 @@ class ObjectSerializer(serializers.Serializer):
         return self.object_name
 
     def get_livemode(self, obj: object) -> bool:
-        return bool(self.context.get("livemode", False))
+        return livemode_of(obj)

@@ -5,7 +5,8 @@ runs a POST carrying ``Idempotency-Key`` through ``paysys.idempotency`` (so the 
 write and the stored response commit together), and renders every error in the one shape.
 Views subclass it, parse input with a serializer, call one service or selector and render
 with ``object_response`` / ``list_response``. Tenancy: views look objects up through selectors
-that take ``self.caller.merchant_id``; an object of another merchant is a ``NotFoundError``.
+that take ``self.caller.tenant`` (the key's merchant and mode, ``paysys.tenancy``); an object of
+another merchant or of the other mode is a ``NotFoundError``.
 """
 
 from collections.abc import Callable
@@ -62,6 +63,7 @@ class PaysysApiView(APIView):
                 return self._respond(request, *args, **kwargs)
             self.response = idempotent_run(
                 merchant=self.caller.merchant_id,
+                livemode=self.caller.livemode,
                 key=key,
                 method=request.method,
                 path=request.path,
@@ -91,7 +93,7 @@ class PaysysApiView(APIView):
     # --- helpers for subclasses -----------------------------------------------------------
 
     def serializer_context(self) -> dict:
-        return {"request": self.request, "livemode": self.caller.livemode, "view": self}
+        return {"request": self.request, "view": self}
 
     def parse(self, serializer_class: type[serializers.Serializer]) -> dict:
         """Validate the JSON body; a problem is a 400 naming the parameter."""

@@ -29,6 +29,8 @@ def new_event_id() -> str:
 
 
 class Event(models.Model):
+    TENANT_FIELDS = ("merchant_id", "livemode")  # see paysys.tenancy
+
     id = models.BigAutoField(primary_key=True)
     public_id = models.CharField(max_length=ID_MAX_LENGTH, default=new_event_id, editable=False)
     type = models.CharField(max_length=EVENT_TYPE_MAX_LENGTH)
@@ -102,6 +104,8 @@ class WebhookEndpoint(models.Model):
         GONE = "gone"  # the endpoint answered 410
         FAILING = "failing"  # every attempt failed for WEBHOOK_DISABLE_AFTER
 
+    TENANT_FIELDS = ("merchant_id", "livemode")
+
     id = models.BigAutoField(primary_key=True)
     public_id = models.CharField(max_length=ID_MAX_LENGTH, default=new_webhook_endpoint_id, editable=False)
     merchant_id = models.CharField(max_length=ID_MAX_LENGTH)
@@ -164,6 +168,9 @@ class WebhookEndpoint(models.Model):
 
 class WebhookDelivery(models.Model):
     """What is owed to one endpoint for one event; retried until it succeeds or is abandoned."""
+
+    # The endpoint's mode, which is its event's (fan-out matches modes).
+    TENANT_FIELDS = ("endpoint__merchant_id", "endpoint__livemode")
 
     class Status(models.TextChoices):
         PENDING = "pending"  # not tried yet (or re-sent)

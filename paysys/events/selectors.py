@@ -7,14 +7,15 @@ from django.db.models import QuerySet
 
 from paysys.errors import NotFoundError
 from paysys.events.models import Event
+from paysys.tenancy import Tenant
 
 
-def event_get(*, event_id: str, merchant_id: str | None = None) -> Event:
-    """One event by its public id; scoped to ``merchant_id`` when given (another merchant's
-    event is reported exactly like a missing one)."""
+def event_get(*, event_id: str, tenant: Tenant | None = None) -> Event:
+    """One event by its public id; scoped to ``tenant`` when given (another merchant's event,
+    or one of the other mode, is reported exactly like a missing one)."""
     qs = Event.objects.filter(public_id=event_id)
-    if merchant_id is not None:
-        qs = qs.filter(merchant_id=merchant_id)
+    if tenant is not None:
+        qs = tenant.scope(qs)
     event = qs.first()
     if event is None:
         raise NotFoundError(f"No such event: '{event_id}'", param="id")
@@ -23,7 +24,7 @@ def event_get(*, event_id: str, merchant_id: str | None = None) -> Event:
 
 def event_list(
     *,
-    merchant_id: str | None = None,
+    tenant: Tenant | None = None,
     types: Iterable[str] | None = None,
     object_id: str | None = None,
     created_gte: datetime | None = None,
@@ -31,8 +32,8 @@ def event_list(
 ) -> QuerySet[Event]:
     """Events, newest first, filtered by whatever is given."""
     qs = Event.objects.all()
-    if merchant_id is not None:
-        qs = qs.filter(merchant_id=merchant_id)
+    if tenant is not None:
+        qs = tenant.scope(qs)
     if types is not None:
         qs = qs.filter(type__in=list(types))
     if object_id is not None:

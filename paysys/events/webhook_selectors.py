@@ -1,26 +1,28 @@
-"""Reading webhook endpoints and deliveries, always scoped to one merchant: another merchant's
-endpoint is reported exactly like a missing one. Deleted endpoints are invisible to merchants."""
+"""Reading webhook endpoints and deliveries, always scoped to one tenant (a merchant in one mode,
+``paysys.tenancy``): another merchant's endpoint, or one of the other mode, is reported exactly
+like a missing one. Deleted endpoints are invisible to merchants."""
 
 from django.db.models import QuerySet
 
 from paysys.errors import NotFoundError
 from paysys.events.models import WebhookDelivery, WebhookEndpoint
+from paysys.tenancy import Tenant
 
 
-def webhook_endpoint_list(*, merchant_id: str) -> QuerySet[WebhookEndpoint]:
-    return WebhookEndpoint.objects.filter(merchant_id=merchant_id, deleted_at__isnull=True).order_by("-pk")
+def webhook_endpoint_list(*, tenant: Tenant) -> QuerySet[WebhookEndpoint]:
+    return tenant.scope(WebhookEndpoint.objects.filter(deleted_at__isnull=True)).order_by("-pk")
 
 
-def webhook_endpoint_get(*, merchant_id: str, endpoint_id: str) -> WebhookEndpoint:
-    endpoint = webhook_endpoint_list(merchant_id=merchant_id).filter(public_id=endpoint_id).first()
+def webhook_endpoint_get(*, tenant: Tenant, endpoint_id: str) -> WebhookEndpoint:
+    endpoint = webhook_endpoint_list(tenant=tenant).filter(public_id=endpoint_id).first()
     if endpoint is None:
         raise NotFoundError(f"No such webhook endpoint: '{endpoint_id}'", param="id")
     return endpoint
 
 
-def webhook_delivery_list(*, merchant_id: str, endpoint_id: str) -> QuerySet[WebhookDelivery]:
+def webhook_delivery_list(*, tenant: Tenant, endpoint_id: str) -> QuerySet[WebhookDelivery]:
     """An endpoint's deliveries, newest first, with their event and endpoint ids joined in."""
-    endpoint = webhook_endpoint_get(merchant_id=merchant_id, endpoint_id=endpoint_id)
+    endpoint = webhook_endpoint_get(tenant=tenant, endpoint_id=endpoint_id)
     return (
         WebhookDelivery.objects.filter(endpoint=endpoint)
         .select_related("event", "endpoint")
@@ -36,6 +38,7 @@ def webhook_delivery_list(*, merchant_id: str, endpoint_id: str) -> QuerySet[Web
             "event__public_id",
             "event__type",
             "endpoint__public_id",
+            "endpoint__livemode",
         )
         .order_by("-pk")
     )

@@ -67,6 +67,7 @@ from paysys.events.models import (
 from paysys.events.services import event_emit
 from paysys.events.ssrf import url_validate
 from paysys.events.types import ENDPOINT_DISABLED_EVENT, EVENT_TYPES, WILDCARD_EVENT
+from paysys.tenancy import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -220,10 +221,10 @@ def _subscribed(enabled_events: Sequence[str] | None, event_type: str) -> bool:
     return WILDCARD_EVENT in events or event_type in events
 
 
-def _endpoint_lock(*, merchant_id: str, endpoint_id: str) -> WebhookEndpoint:
+def _endpoint_lock(*, tenant: Tenant, endpoint_id: str) -> WebhookEndpoint:
     endpoint = (
-        WebhookEndpoint.objects.select_for_update(of=("self",))
-        .filter(public_id=endpoint_id, merchant_id=merchant_id, deleted_at__isnull=True)
+        tenant.scope(WebhookEndpoint.objects.select_for_update(of=("self",)))
+        .filter(public_id=endpoint_id, deleted_at__isnull=True)
         .first()
     )
     if endpoint is None:
@@ -333,7 +334,7 @@ def webhook_endpoint_create(
 
 def webhook_endpoint_update(
     *,
-    merchant_id: str,
+    tenant: Tenant,
     endpoint_id: str,
     url: str | None = None,
     enabled_events: Sequence[str] | None = None,
@@ -348,7 +349,7 @@ def webhook_endpoint_update(
     if status is not None and status not in WebhookEndpoint.Status.values:
         raise InvalidRequestError("status must be 'enabled' or 'disabled'.", param="status")
     with transaction.atomic(durable=True):
-        endpoint = _endpoint_lock(merchant_id=merchant_id, endpoint_id=endpoint_id)
+        endpoint = _endpoint_lock(tenant=tenant, endpoint_id=endpoint_id)
         if url is not None:
             endpoint.url = url
         if events is not None:
@@ -365,10 +366,10 @@ def webhook_endpoint_update(
     return endpoint
 
 
-def webhook_endpoint_delete(*, merchant_id: str, endpoint_id: str) -> WebhookEndpoint:
+def webhook_endpoint_delete(*, tenant: Tenant, endpoint_id: str) -> WebhookEndpoint:
     """Delete: the endpoint disappears from the API, its unfinished deliveries are abandoned."""
     with transaction.atomic(durable=True):
-        endpoint = _endpoint_lock(merchant_id=merchant_id, endpoint_id=endpoint_id)
+        endpoint = _endpoint_lock(tenant=tenant, endpoint_id=endpoint_id)
         now = timezone.now()
         endpoint.deleted_at = now
         if endpoint.status == WebhookEndpoint.Status.ENABLED:
@@ -379,11 +380,11 @@ def webhook_endpoint_delete(*, merchant_id: str, endpoint_id: str) -> WebhookEnd
     return endpoint
 
 
-def webhook_endpoint_rotate_secret(*, merchant_id: str, endpoint_id: str) -> EndpointWithSecret:
+def webhook_endpoint_rotate_secret(*, tenant: Tenant, endpoint_id: str) -> EndpointWithSecret:
     """A new secret; the current one keeps signing (second signature) for 24 hours."""
     secret = signing.secret_generate()
     with transaction.atomic(durable=True):
-        endpoint = _endpoint_lock(merchant_id=merchant_id, endpoint_id=endpoint_id)
+        endpoint = _endpoint_lock(tenant=tenant, endpoint_id=endpoint_id)
         endpoint.previous_secret_encrypted = endpoint.secret_encrypted
         endpoint.previous_secret_expires_at = timezone.now() + WEBHOOK_SECRET_ROTATION_OVERLAP
         endpoint.secret_encrypted = signing.secret_encrypt(secret)
@@ -392,13 +393,13 @@ def webhook_endpoint_rotate_secret(*, merchant_id: str, endpoint_id: str) -> End
 
 
 def webhook_endpoint_disable(
-    *, merchant_id: str, endpoint_id: str, reason: str = "operator"
+    *, tenant: Tenant, endpoint_id: str, reason: str = "operator"
 ) -> WebhookEndpoint:
     """Disable an endpoint (operators, the admin). No event: the merchant or an operator chose it."""
     if reason not in WebhookEndpoint.DisabledReason.values or not reason:
         raise InvalidRequestError(f"Unknown disable reason {reason!r}.", param="reason")
     with transaction.atomic(durable=True):
-        endpoint = _endpoint_lock(merchant_id=merchant_id, endpoint_id=endpoint_id)
+        endpoint = _endpoint_lock(tenant=tenant, endpoint_id=endpoint_id)
         if endpoint.status == WebhookEndpoint.Status.DISABLED:
             return endpoint
         _endpoint_set_disabled(endpoint, reason=reason)
@@ -406,10 +407,10 @@ def webhook_endpoint_disable(
     return endpoint
 
 
-def webhook_endpoint_enable(*, merchant_id: str, endpoint_id: str) -> WebhookEndpoint:
+def webhook_endpoint_enable(*, tenant: Tenant, endpoint_id: str) -> WebhookEndpoint:
     """Enable again; deliveries abandoned meanwhile stay abandoned (resend them if wanted)."""
     with transaction.atomic(durable=True):
-        endpoint = _endpoint_lock(merchant_id=merchant_id, endpoint_id=endpoint_id)
+        endpoint = _endpoint_lock(tenant=tenant, endpoint_id=endpoint_id)
         if endpoint.status != WebhookEndpoint.Status.ENABLED:
             _endpoint_set_enabled(endpoint)
             endpoint.save()
@@ -1167,19 +1168,18 @@ def webhook_retry_due(*, force: bool = False, now: datetime | None = None) -> in
             return total
 
 
-def webhook_resend(
-    *, merchant_id: str, event_id: str, endpoint_id: str | None = None
-) -> list[WebhookDelivery]:
-    """Deliver an event again now: to one endpoint, or to every enabled endpoint subscribed to it.
+def webhook_resend(*, tenant: Tenant, event_id: str, endpoint_id: str | None = None) -> list[WebhookDelivery]:
+    """Deliver an event again now: to one endpoint, or to every enabled endpoint subscribed to it,
+    all of the tenant's mode (a live event never goes to a test endpoint, nor the reverse).
 
     An existing delivery is reset to pending with a fresh retry schedule (its past attempts stay
     recorded); a missing one is created. The ``webhook-id`` stays the event's id.
     """
     with transaction.atomic(durable=True):
-        event = Event.objects.filter(public_id=event_id, merchant_id=merchant_id).first()
+        event = tenant.scope(Event.objects.all()).filter(public_id=event_id).first()
         if event is None:
             raise NotFoundError(f"No such event: '{event_id}'", param="id")
-        endpoints_qs = WebhookEndpoint.objects.filter(merchant_id=merchant_id, deleted_at__isnull=True)
+        endpoints_qs = tenant.scope(WebhookEndpoint.objects.filter(deleted_at__isnull=True))
         if endpoint_id is not None:
             endpoint = endpoints_qs.filter(public_id=endpoint_id).first()
             if endpoint is None:
@@ -1192,7 +1192,7 @@ def webhook_resend(
                 )
             endpoints = [endpoint]
         else:
-            subscribed = endpoints_qs.filter(status=WebhookEndpoint.Status.ENABLED, livemode=event.livemode)
+            subscribed = endpoints_qs.filter(status=WebhookEndpoint.Status.ENABLED)
             endpoints = [e for e in subscribed.order_by("pk") if endpoint_matches(e, event.type)]
         now = timezone.now()
         deliveries: list[WebhookDelivery] = []

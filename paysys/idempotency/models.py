@@ -9,6 +9,8 @@ class IdempotencyKey(models.Model):
     # The merchant's public id (``mer_…``): keys are scoped per merchant. A plain string,
     # because the platform knows nothing of the merchants app.
     merchant = models.CharField(max_length=40)
+    # And per mode: a test key and a live key of one merchant never share a stored response.
+    livemode = models.BooleanField(default=False, db_default=False)
     key = models.CharField(max_length=255)
     # Keyed SHA-256 (paysys.crypto) of method, path and canonical JSON body.
     fingerprint = models.CharField(max_length=64)
@@ -20,10 +22,13 @@ class IdempotencyKey(models.Model):
     response_content_type = models.CharField(max_length=100, blank=True, default="")
     created = models.DateTimeField(db_index=True)
 
+    TENANT_FIELDS = ("merchant", "livemode")  # see paysys.tenancy
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["merchant", "key"], name="idempotency_idempotencykey_merchant_key_unique"
+                fields=["merchant", "livemode", "key"],
+                name="idempotency_idempotencykey_merchant_mode_key_unique",
             ),
         ]
 

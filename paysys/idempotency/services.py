@@ -1,6 +1,7 @@
 """Idempotency-Key: a POST retried with the same key runs once and replays its response.
 
-Protocol, per (merchant, key), in one database transaction:
+Protocol, per (merchant, mode, key) — a test key and a live key never share a stored response —
+in one database transaction:
 
 1. **Look up and lock.** A stored response for the key is replayed if the request's
    fingerprint (SHA-256 of method, path and canonical JSON body) matches it, else the request
@@ -25,7 +26,7 @@ At rest: the response body is stored encrypted (``paysys.crypto``; a response ma
 keyed hash (a card payment's body holds the card number, which a plain hash would let anyone
 holding the table recover by trying the few numbers that fit its stored brand and last four).
 
-The unique constraint ``idempotency_idempotencykey_merchant_key_unique`` stays the arbiter: a
+The unique constraint ``idempotency_idempotencykey_merchant_mode_key_unique`` stays the arbiter: a
 row that appeared anyway between the lookup and the insert (SQLite has no advisory locks;
 its writers are serialised instead) rolls the run back with a 409, and the retry replays.
 Inside a caller's transaction (a test case, a script) the run simply joins it.
@@ -111,21 +112,24 @@ def _in_use() -> IdempotencyKeyInUseError:
     )
 
 
-def _begin(connection: BaseDatabaseWrapper, *, merchant: str, key: str) -> tuple[bool, IdempotencyKey | None]:
+def _begin(
+    connection: BaseDatabaseWrapper, *, merchant: str, livemode: bool, key: str
+) -> tuple[bool, IdempotencyKey | None]:
     """Step 1: whether this request may run the key (it holds the key's lock), and the stored row."""
     if connection.vendor != "postgresql":
-        return True, IdempotencyKey.objects.filter(merchant=merchant, key=key).first()
+        return True, IdempotencyKey.objects.filter(merchant=merchant, livemode=livemode, key=key).first()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT locked, fingerprint, response_status, response_body, response_content_type "
-            "FROM idempotency_key_begin(%s, %s)",
-            [merchant, key],
+            "FROM idempotency_key_begin(%s, %s, %s)",
+            [merchant, livemode, key],
         )
         locked, fingerprint, status, body, content_type = cursor.fetchone()
     if fingerprint is None:
         return locked, None
     return locked, IdempotencyKey(
         merchant=merchant,
+        livemode=livemode,
         key=key,
         fingerprint=fingerprint,
         response_status=status,
@@ -138,6 +142,7 @@ def _store(
     connection: BaseDatabaseWrapper,
     *,
     merchant: str,
+    livemode: bool,
     key: str,
     fingerprint: str,
     method: str,
@@ -147,11 +152,13 @@ def _store(
     """Step 2's insert; False if the key's row exists after all."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {IdempotencyKey._meta.db_table} (merchant, key, fingerprint, method, path, "  # noqa: S608
+            f"INSERT INTO {IdempotencyKey._meta.db_table} (merchant, livemode, key, fingerprint, method, path, "  # noqa: S608
             "response_status, response_body, response_content_type, created) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (merchant, key) DO NOTHING RETURNING id",
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (merchant, livemode, key) DO NOTHING"
+            " RETURNING id",
             [
                 merchant,
+                livemode,
                 key,
                 fingerprint,
                 method.upper()[:8],
@@ -168,13 +175,14 @@ def _store(
 def idempotent_run(
     *,
     merchant: str,
+    livemode: bool,
     key: str,
     method: str,
     path: str,
     body: bytes,
     execute: Callable[[], HttpResponseBase],
 ) -> HttpResponseBase:
-    """Run ``execute`` (which returns a rendered response) at most once per (merchant, key)."""
+    """Run ``execute`` (which returns a rendered response) at most once per (merchant, mode, key)."""
     idempotency_key_validate(key)
     fingerprint = request_fingerprint(method=method, path=path, body=body)
     connection = transaction.get_connection()
@@ -183,7 +191,7 @@ def idempotent_run(
         connection.set_autocommit(False)
     committed = False
     try:
-        locked, stored = _begin(connection, merchant=merchant, key=key)
+        locked, stored = _begin(connection, merchant=merchant, livemode=livemode, key=key)
         if stored is not None:
             if stored.fingerprint != fingerprint:
                 raise _mismatch()
@@ -200,6 +208,7 @@ def idempotent_run(
         if not _store(
             connection,
             merchant=merchant,
+            livemode=livemode,
             key=key,
             fingerprint=fingerprint,
             method=method,

@@ -11,7 +11,7 @@ from accounts.services import (
     merchant_accounts_open,
     platform_account_get,
 )
-from tests.accounts.conftest import MERCHANT
+from tests.accounts.conftest import MERCHANT, TENANT
 
 
 def _capture(accounts, amount: str, reference: str):
@@ -42,7 +42,7 @@ def test_merchant_balance_reports_available_pending_and_reserved_per_currency(db
         merchant_id=MERCHANT,
     )
     hold_place(account_id=eur["available"].pk, amount=Money("5", "EUR"), reference="payout-hold")
-    balances = balance_for_merchant(merchant_id=MERCHANT)
+    balances = balance_for_merchant(tenant=TENANT)
     assert set(balances) == {"EUR", "JPY"}
     assert balances["EUR"].available == Money("45", "EUR")
     assert balances["EUR"].pending == Money("40", "EUR")
@@ -54,13 +54,13 @@ def test_balance_reads_do_not_grow_with_the_number_of_entries(db, django_assert_
     accounts = merchant_accounts_open(merchant_id=MERCHANT, currency="EUR")
     _capture(accounts, "1.00", "cap-0")
     with django_assert_num_queries(1):
-        balance_for_merchant(merchant_id=MERCHANT)
+        balance_for_merchant(tenant=TENANT)
     with django_assert_num_queries(1):
         account_balance_get(account_id=accounts["pending"].public_id)
     for n in range(1, 30):
         _capture(accounts, "1.00", f"cap-{n}")
     with django_assert_num_queries(1):
-        assert balance_for_merchant(merchant_id=MERCHANT)["EUR"].pending == Money(30, "EUR")
+        assert balance_for_merchant(tenant=TENANT)["EUR"].pending == Money(30, "EUR")
     with django_assert_num_queries(1):
         assert account_balance_get(account_id=accounts["pending"].public_id).posted == Money(30, "EUR")
 
@@ -69,7 +69,7 @@ def test_entries_are_listed_newest_first_with_their_transaction(db):
     accounts = merchant_accounts_open(merchant_id=MERCHANT, currency="EUR")
     _capture(accounts, "1.00", "cap-a")
     _capture(accounts, "2.00", "cap-b")
-    entries = list(entry_list(account_id=accounts["pending"].public_id, merchant_id=MERCHANT))
+    entries = list(entry_list(account_id=accounts["pending"].public_id, tenant=TENANT))
     assert [e.transaction.reference for e in entries] == ["cap-b", "cap-a"]
     assert [e.balance_after for e in entries] == [Decimal("3.000"), Decimal("1.000")]
     assert entries[0].transaction.kind == "capture"

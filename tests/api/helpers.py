@@ -13,6 +13,8 @@ class Tenant:
     merchant_id: str
     secret: str
     read_secret: str
+    # The same merchant's live-mode key: it sees none of the test-mode objects.
+    live_secret: str
 
 
 def tenant_create(name: str = "Shop", currency: str = "eur") -> Tenant:
@@ -20,7 +22,10 @@ def tenant_create(name: str = "Shop", currency: str = "eur") -> Tenant:
     merchant_activate(merchant_id=merchant.public_id)
     _key, secret = api_key_create(merchant_id=merchant.public_id)
     _key, read_secret = api_key_create(merchant_id=merchant.public_id, scope="read")
-    return Tenant(merchant_id=merchant.public_id, secret=secret, read_secret=read_secret)
+    _key, live_secret = api_key_create(merchant_id=merchant.public_id, mode="live")
+    return Tenant(
+        merchant_id=merchant.public_id, secret=secret, read_secret=read_secret, live_secret=live_secret
+    )
 
 
 class ApiClient:

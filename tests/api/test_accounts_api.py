@@ -161,7 +161,7 @@ def test_balance_lists_available_pending_reserved_per_currency(api):
 
 
 def test_balance_transactions_list_movements_of_the_merchants_own_balance(api, a):
-    available = LedgerAccount.objects.get(merchant_id=a.merchant_id, kind="available")
+    available = LedgerAccount.objects.get(merchant_id=a.merchant_id, kind="available", livemode=False)
     funding = wallet(api, allow_negative=True)
     out = api.post(
         "/v1/transfers",
@@ -274,7 +274,9 @@ def test_allow_negative_must_be_a_json_boolean(api, value):
 
 def test_list_reads_run_a_constant_number_of_queries(api, a, django_assert_num_queries):
     source, destination = wallet(api, allow_negative=True)["id"], wallet(api)["id"]
-    available = LedgerAccount.objects.get(merchant_id=a.merchant_id, kind="available").public_id
+    available = LedgerAccount.objects.get(
+        merchant_id=a.merchant_id, kind="available", livemode=False
+    ).public_id
     for amount in (1, 2, 3, 4):
         for target in (destination, available):
             body = {"from_account": source, "to_account": target, "amount": amount, "currency": "eur"}

@@ -1,5 +1,6 @@
-"""Tenancy on every route: merchant B using merchant A's ids gets a 404 like an unknown id and
-changes nothing; a route missing from the matrix fails the meta-test."""
+"""Tenancy on every route, on two axes: merchant B using merchant A's ids, and merchant A's live
+key using A's test-mode ids, each get a 404 like an unknown id and change nothing; a route
+missing from the matrix fails the meta-test."""
 
 import json
 import re
@@ -93,30 +94,32 @@ def _error_without_ids(body: dict, id_values: list[str]) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(300)
 @pytest.mark.django_db(transaction=True)
-def test_merchant_b_gets_404_on_every_route_with_merchant_a_ids_and_changes_nothing(tenants, http):
+def test_other_merchant_and_other_mode_get_404_on_every_route_with_a_ids_and_change_nothing(tenants, http):
     a, b = tenants
-    as_a, as_b = http(a.secret), http(b.secret)
+    as_a = http(a.secret)
     ids: dict[str, str] = {}
     for name, factory in FACTORIES.items():
         ids[name] = factory(as_a, ids)
     unknown = _unknown_ids(ids)
     before = _snapshot(as_a, ids)
 
-    for case in CASES:
-        response = _call(as_b, case, ids)
-        if case.targets:
-            assert response.status_code == 404, (case, response.text)
-            twin = _call(as_b, case, unknown)
-            assert twin.status_code == 404, (case, twin.text)
-            assert _error_without_ids(response.json(), list(ids.values())) == _error_without_ids(
-                twin.json(), list(unknown.values())
-            ), case
-        else:
-            assert response.status_code < 500, (case, response.text)
-            leaked = [value for value in ids.values() if value in response.text]
-            assert not leaked, (case, leaked)
+    # Merchant B (test mode, like A's objects), and merchant A itself with its live key.
+    for axis, intruder in (("other merchant", http(b.secret)), ("other mode", http(a.live_secret))):
+        for case in CASES:
+            response = _call(intruder, case, ids)
+            if case.targets:
+                assert response.status_code == 404, (axis, case, response.text)
+                twin = _call(intruder, case, unknown)
+                assert twin.status_code == 404, (axis, case, twin.text)
+                assert _error_without_ids(response.json(), list(ids.values())) == _error_without_ids(
+                    twin.json(), list(unknown.values())
+                ), (axis, case)
+            else:
+                assert response.status_code < 500, (axis, case, response.text)
+                leaked = [value for value in ids.values() if value in response.text]
+                assert not leaked, (axis, case, leaked)
 
     assert _snapshot(as_a, ids) == before
 

@@ -9,6 +9,7 @@ from paysys.errors import NotFoundError
 from paysys.events.models import Event
 from paysys.events.selectors import event_get, event_list
 from paysys.events.services import event_committed, event_emit
+from paysys.tenancy import Tenant
 
 
 class _Boom(Exception):
@@ -98,14 +99,20 @@ def test_event_carries_public_id_object_id_and_correlation_id(django_assert_num_
     assert stored.livemode is False
 
 
+def _tenant(merchant_id: str, *, livemode: bool = False) -> Tenant:
+    return Tenant(merchant_pk=None, merchant_id=merchant_id, livemode=livemode)
+
+
 @pytest.mark.django_db
 def test_event_get_hides_other_merchants_events():
     event = event_emit(
         event_type="refund.succeeded", merchant_id="mer_a", object_type="refund", data=_payment()
     )
-    assert event_get(event_id=event.public_id, merchant_id="mer_a") == event
+    assert event_get(event_id=event.public_id, tenant=_tenant("mer_a")) == event
     with pytest.raises(NotFoundError):
-        event_get(event_id=event.public_id, merchant_id="mer_b")
+        event_get(event_id=event.public_id, tenant=_tenant("mer_b"))
+    with pytest.raises(NotFoundError):  # the same merchant's live-mode key
+        event_get(event_id=event.public_id, tenant=_tenant("mer_a", livemode=True))
     with pytest.raises(NotFoundError):
         event_get(event_id="evt_missing")
 
@@ -120,9 +127,10 @@ def test_event_list_is_newest_first_and_filters():
     )
     event_emit(event_type="payment.captured", merchant_id="mer_b", object_type="payment", data=_payment())
 
-    assert list(event_list(merchant_id="mer_a")) == [second, first]
-    assert list(event_list(merchant_id="mer_a", types=["payment.captured"])) == [first]
-    assert list(event_list(merchant_id="mer_a", created_gte=second.created)) == [second]
+    assert list(event_list(tenant=_tenant("mer_a"))) == [second, first]
+    assert list(event_list(tenant=_tenant("mer_a"), types=["payment.captured"])) == [first]
+    assert list(event_list(tenant=_tenant("mer_a"), created_gte=second.created)) == [second]
+    assert list(event_list(tenant=_tenant("mer_a", livemode=True))) == []
 
 
 @pytest.mark.django_db

@@ -19,7 +19,7 @@ def eur(value: str) -> Money:
 
 
 def posted(merchant_id: str, kind: str) -> Decimal:
-    account = LedgerAccount.objects.get(merchant_id=merchant_id, kind=kind, currency=EUR)
+    account = LedgerAccount.objects.get(merchant_id=merchant_id, kind=kind, currency=EUR, livemode=False)
     return account_balance_get(account_id=account.pk).posted.amount
 
 
@@ -109,7 +109,9 @@ def test_the_fee_plan_sets_the_dispute_fee_per_currency(merchant_factory, settin
     dispute = dispute_open(payment_id=payment.public_id, reason="fraudulent", operator_id="9")
     assert dispute.fee == Decimal(2000)  # ¥2,000 from the plan, not the 1,500 default
     # ¥10,000 captured, ¥12,000 owed: pending is emptied and the platform carries ¥2,000.
-    pending = LedgerAccount.objects.get(merchant_id=shop.public_id, kind=AccountKind.PENDING, currency="JPY")
+    pending = LedgerAccount.objects.get(
+        merchant_id=shop.public_id, kind=AccountKind.PENDING, currency="JPY", livemode=False
+    )
     assert account_balance_get(account_id=pending.pk).posted.amount == 0
     assert dispute.platform_shortfall == Decimal(2000)
     assert_ledger_ok()

@@ -30,12 +30,14 @@ def eur(value: str) -> Money:
 
 
 def balance(merchant, kind, currency=EUR):
-    account = LedgerAccount.objects.get(merchant_id=merchant.public_id, kind=kind, currency=currency)
+    account = LedgerAccount.objects.get(
+        merchant_id=merchant.public_id, kind=kind, currency=currency, livemode=False
+    )
     return account_balance_get(account_id=account.pk).posted.amount
 
 
 def platform_balance(kind, currency=EUR):
-    account = LedgerAccount.objects.get(merchant_id="", kind=kind, currency=currency)
+    account = LedgerAccount.objects.get(merchant_id="", kind=kind, currency=currency, livemode=False)
     return account_balance_get(account_id=account.pk).posted.amount
 
 

@@ -22,7 +22,7 @@ def eur(value: str) -> Money:
 
 
 def posted(merchant_id: str, kind: str) -> Decimal:
-    account = LedgerAccount.objects.get(merchant_id=merchant_id, kind=kind, currency=EUR)
+    account = LedgerAccount.objects.get(merchant_id=merchant_id, kind=kind, currency=EUR, livemode=False)
     return account_balance_get(account_id=account.pk).posted.amount
 
 

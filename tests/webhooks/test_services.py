@@ -22,7 +22,12 @@ from paysys.errors import ConflictError, NotFoundError
 from paysys.events import webhook_services as ws
 from paysys.events.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from paysys.events.ssrf import WebhookUrlBlockedError
+from paysys.tenancy import Tenant
 from tests.webhooks.conftest import after_commit, emit, queued_delivery_ids, travel
+
+
+def _tenant(merchant_id: str, *, livemode: bool = False) -> Tenant:
+    return Tenant(merchant_pk=None, merchant_id=merchant_id, livemode=livemode)
 
 
 @pytest.fixture
@@ -57,7 +62,7 @@ def test_fanout_creates_one_delivery_per_matching_enabled_endpoint_and_queues_it
     payments = endpoint_factory(events=["payment.succeeded"]).endpoint
     endpoint_factory(events=["refund.succeeded"])  # not subscribed
     disabled = endpoint_factory().endpoint
-    ws.webhook_endpoint_disable(merchant_id=merchant_id, endpoint_id=disabled.public_id)
+    ws.webhook_endpoint_disable(tenant=_tenant(merchant_id), endpoint_id=disabled.public_id)
     endpoint_factory(merchant="mer_someoneelse")  # another merchant
 
     event = emit(merchant_id)
@@ -293,7 +298,7 @@ def test_retry_schedule_spans_about_three_days_with_bounded_jitter(seed):
 def test_rotation_sends_both_signatures_for_24_hours(endpoint_factory, merchant_id, receiver, queue):
     created = endpoint_factory()
     rotated = ws.webhook_endpoint_rotate_secret(
-        merchant_id=merchant_id, endpoint_id=created.endpoint.public_id
+        tenant=_tenant(merchant_id), endpoint_id=created.endpoint.public_id
     )
     assert rotated.secret != created.secret
     emit(merchant_id)
@@ -304,7 +309,7 @@ def test_rotation_sends_both_signatures_for_24_hours(endpoint_factory, merchant_
     Webhook(rotated.secret).verify(request.body, request.headers)
 
     WebhookEndpoint.objects.update(previous_secret_expires_at=timezone.now() - timedelta(seconds=1))
-    ws.webhook_resend(merchant_id=merchant_id, event_id=_only_delivery().event.public_id)
+    ws.webhook_resend(tenant=_tenant(merchant_id), event_id=_only_delivery().event.public_id)
     ws.webhook_deliver(delivery_id=_only_delivery().pk)
     assert len(receiver.received[1].headers["webhook-signature"].split(" ")) == 1
     Webhook(rotated.secret).verify(receiver.received[1].body, receiver.received[1].headers)
@@ -317,7 +322,7 @@ def test_resend_restarts_a_finished_delivery_with_the_same_webhook_id(
     event = emit(merchant_id)
     ws.webhook_deliver(delivery_id=_only_delivery().pk)
 
-    (again,) = ws.webhook_resend(merchant_id=merchant_id, event_id=event.public_id)
+    (again,) = ws.webhook_resend(tenant=_tenant(merchant_id), event_id=event.public_id)
     assert again.status == "pending" and again.attempt_count == 0
     assert ws.webhook_deliver(delivery_id=again.pk) == ws.RESULT_DELIVERED
     assert receiver.ids() == [event.public_id, event.public_id]
@@ -329,7 +334,7 @@ def test_resend_reaches_an_endpoint_created_after_the_event(endpoint_factory, me
     endpoint = endpoint_factory().endpoint
     assert not WebhookDelivery.objects.exists()
     (delivery,) = ws.webhook_resend(
-        merchant_id=merchant_id, event_id=event.public_id, endpoint_id=endpoint.public_id
+        tenant=_tenant(merchant_id), event_id=event.public_id, endpoint_id=endpoint.public_id
     )
     assert delivery.endpoint_id == endpoint.pk
 
@@ -337,15 +342,17 @@ def test_resend_reaches_an_endpoint_created_after_the_event(endpoint_factory, me
 def test_resend_of_another_merchants_event_is_not_found(endpoint_factory, merchant_id, queue):
     event = emit("mer_other")
     with pytest.raises(NotFoundError):
-        ws.webhook_resend(merchant_id=merchant_id, event_id=event.public_id)
+        ws.webhook_resend(tenant=_tenant(merchant_id), event_id=event.public_id)
 
 
 def test_resend_to_a_disabled_endpoint_is_a_conflict(endpoint_factory, merchant_id, queue):
     endpoint = endpoint_factory().endpoint
     event = emit(merchant_id)
-    ws.webhook_endpoint_disable(merchant_id=merchant_id, endpoint_id=endpoint.public_id)
+    ws.webhook_endpoint_disable(tenant=_tenant(merchant_id), endpoint_id=endpoint.public_id)
     with pytest.raises(ConflictError):
-        ws.webhook_resend(merchant_id=merchant_id, event_id=event.public_id, endpoint_id=endpoint.public_id)
+        ws.webhook_resend(
+            tenant=_tenant(merchant_id), event_id=event.public_id, endpoint_id=endpoint.public_id
+        )
 
 
 def test_sweeper_requeues_due_deliveries_without_a_live_message_only(endpoint_factory, merchant_id, queue):
@@ -392,12 +399,12 @@ def test_secret_is_encrypted_at_rest(endpoint_factory):
 def test_deleted_endpoint_abandons_its_deliveries_and_gets_no_more(endpoint_factory, merchant_id, queue):
     endpoint = endpoint_factory().endpoint
     emit(merchant_id)
-    ws.webhook_endpoint_delete(merchant_id=merchant_id, endpoint_id=endpoint.public_id)
+    ws.webhook_endpoint_delete(tenant=_tenant(merchant_id), endpoint_id=endpoint.public_id)
     assert _only_delivery().status == "abandoned"
     emit(merchant_id)
     assert WebhookDelivery.objects.count() == 1
     with pytest.raises(NotFoundError):
-        ws.webhook_endpoint_enable(merchant_id=merchant_id, endpoint_id=endpoint.public_id)
+        ws.webhook_endpoint_enable(tenant=_tenant(merchant_id), endpoint_id=endpoint.public_id)
 
 
 def test_retry_webhooks_command_requeues_what_is_due_now(endpoint_factory, merchant_id, queue):

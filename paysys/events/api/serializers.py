@@ -100,9 +100,6 @@ class WebhookEndpointOutput(ObjectSerializer):
     def get_disabled_reason(self, obj: WebhookEndpoint) -> str | None:
         return obj.disabled_reason or None
 
-    def get_livemode(self, obj: WebhookEndpoint) -> bool:
-        return obj.livemode
-
 
 class WebhookEndpointWithSecretOutput(WebhookEndpointOutput):
     secret = serializers.SerializerMethodField(help_text="`whsec_…`: shown on creation and rotation only.")

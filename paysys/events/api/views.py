@@ -52,7 +52,7 @@ class EventListApi(PaysysApiView):
     )
     def get(self, request):
         return self.paginated(
-            event_list(merchant_id=self.caller.merchant_id), EventOutput, filterset_class=EventFilterSet
+            event_list(tenant=self.caller.tenant), EventOutput, filterset_class=EventFilterSet
         )
 
 
@@ -64,9 +64,7 @@ class EventDetailApi(PaysysApiView):
         responses=responses({200: EventOutput}),
     )
     def get(self, request, event_id: str):
-        return self.object_response(
-            event_get(event_id=event_id, merchant_id=self.caller.merchant_id), EventOutput
-        )
+        return self.object_response(event_get(event_id=event_id, tenant=self.caller.tenant), EventOutput)
 
 
 class EventResendApi(PaysysApiView):
@@ -81,7 +79,7 @@ class EventResendApi(PaysysApiView):
     def post(self, request, event_id: str):
         data = self.parse(EventResendInput)
         deliveries = webhook_services.webhook_resend(
-            merchant_id=self.caller.merchant_id, event_id=event_id, endpoint_id=data.get("webhook_endpoint")
+            tenant=self.caller.tenant, event_id=event_id, endpoint_id=data.get("webhook_endpoint")
         )
         rendered = WebhookDeliveryOutput(deliveries, many=True, context=self.serializer_context()).data
         return Response({"object": "list", "data": rendered, "has_more": False})
@@ -117,7 +115,7 @@ class WebhookEndpointListCreateApi(PaysysApiView):
     )
     def get(self, request):
         return self.paginated(
-            webhook_endpoint_list(merchant_id=self.caller.merchant_id),
+            webhook_endpoint_list(tenant=self.caller.tenant),
             WebhookEndpointOutput,
             filterset_class=WebhookEndpointFilterSet,
         )
@@ -137,7 +135,7 @@ class WebhookEndpointDetailApi(PaysysApiView):
         responses=responses({200: WebhookEndpointOutput}),
     )
     def get(self, request, endpoint_id: str):
-        endpoint = webhook_endpoint_get(merchant_id=self.caller.merchant_id, endpoint_id=endpoint_id)
+        endpoint = webhook_endpoint_get(tenant=self.caller.tenant, endpoint_id=endpoint_id)
         return self.object_response(endpoint, WebhookEndpointOutput)
 
     @extend_schema(
@@ -150,7 +148,7 @@ class WebhookEndpointDetailApi(PaysysApiView):
     def patch(self, request, endpoint_id: str):
         data = self.parse(WebhookEndpointUpdateInput)
         endpoint = webhook_services.webhook_endpoint_update(
-            merchant_id=self.caller.merchant_id,
+            tenant=self.caller.tenant,
             endpoint_id=endpoint_id,
             url=data.get("url"),
             enabled_events=data.get("enabled_events"),
@@ -168,7 +166,7 @@ class WebhookEndpointDetailApi(PaysysApiView):
     )
     def delete(self, request, endpoint_id: str):
         endpoint = webhook_services.webhook_endpoint_delete(
-            merchant_id=self.caller.merchant_id, endpoint_id=endpoint_id
+            tenant=self.caller.tenant, endpoint_id=endpoint_id
         )
         return Response({"id": endpoint.public_id, "object": "webhook_endpoint", "deleted": True})
 
@@ -184,7 +182,7 @@ class WebhookEndpointRotateSecretApi(PaysysApiView):
     )
     def post(self, request, endpoint_id: str):
         rotated = webhook_services.webhook_endpoint_rotate_secret(
-            merchant_id=self.caller.merchant_id, endpoint_id=endpoint_id
+            tenant=self.caller.tenant, endpoint_id=endpoint_id
         )
         context = {**self.serializer_context(), "secret": rotated.secret}
         return Response(WebhookEndpointWithSecretOutput(rotated.endpoint, context=context).data)
@@ -199,5 +197,5 @@ class WebhookEndpointDeliveryListApi(PaysysApiView):
         responses=responses({200: list_of(WebhookDeliveryOutput, "WebhookDeliveryList")}),
     )
     def get(self, request, endpoint_id: str):
-        deliveries = webhook_delivery_list(merchant_id=self.caller.merchant_id, endpoint_id=endpoint_id)
+        deliveries = webhook_delivery_list(tenant=self.caller.tenant, endpoint_id=endpoint_id)
         return self.paginated(deliveries, WebhookDeliveryOutput, filterset_class=WebhookDeliveryFilterSet)
