@@ -4,32 +4,16 @@
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import Entry, Hold, JournalTransaction, LedgerAccount, LedgerVerification, Transfer
 from accounts.selectors import accounts_with_balances
+from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin, ServiceOnlyHistoryAdmin
 
 LIST_PER_PAGE = 50
 
 
-class ReadOnlyAdminMixin:
-    """No add, change or delete, and no bulk delete action; every field shown read-only."""
-
+class LedgerReadOnlyMixin(ReadOnlyAdminMixin):
     list_per_page = LIST_PER_PAGE
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def get_actions(self, request: HttpRequest):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
 
 class EntryInline(admin.TabularInline):
@@ -48,7 +32,7 @@ class EntryInline(admin.TabularInline):
 
 
 @admin.register(LedgerAccount)
-class LedgerAccountAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class LedgerAccountAdmin(LedgerReadOnlyMixin, ServiceOnlyHistoryAdmin):
     list_display = (
         "public_id",
         "owner_type",
@@ -79,7 +63,7 @@ class LedgerAccountAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(JournalTransaction)
-class JournalTransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class JournalTransactionAdmin(LedgerReadOnlyMixin, ServiceOnlyAdmin):
     list_display = ("public_id", "kind", "reference", "merchant_id", "reverses", "created")
     list_filter = ("kind",)
     search_fields = ("public_id", "reference", "merchant_id")
@@ -89,7 +73,7 @@ class JournalTransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Entry)
-class EntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class EntryAdmin(LedgerReadOnlyMixin, ServiceOnlyAdmin):
     list_display = ("id", "transaction", "account", "amount", "currency", "balance_after", "created")
     list_filter = ("currency", "transaction__kind")
     search_fields = ("transaction__public_id", "transaction__reference", "account__public_id")
@@ -98,7 +82,7 @@ class EntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Hold)
-class HoldAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class HoldAdmin(LedgerReadOnlyMixin, ServiceOnlyHistoryAdmin):
     list_display = (
         "public_id",
         "account",
@@ -115,7 +99,7 @@ class HoldAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Transfer)
-class TransferAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class TransferAdmin(LedgerReadOnlyMixin, ServiceOnlyHistoryAdmin):
     list_display = (
         "public_id",
         "merchant_id",
@@ -133,7 +117,7 @@ class TransferAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(LedgerVerification)
-class LedgerVerificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class LedgerVerificationAdmin(LedgerReadOnlyMixin, ServiceOnlyAdmin):
     list_display = ("id", "ok", "created", "duration_ms")
     list_filter = ("ok",)
     readonly_fields = ("ok", "summary", "failures", "duration_ms", "created")

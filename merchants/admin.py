@@ -1,8 +1,7 @@
 """Operators' view of merchants and keys: read-mostly; status changes and key actions call services."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.http import HttpResponse
-from simple_history.admin import SimpleHistoryAdmin
 
 from merchants.models import ApiKey, FeePlan, Merchant, MerchantLimit
 from merchants.services import (
@@ -15,19 +14,9 @@ from merchants.services import (
     merchant_suspend,
     merchant_update,
 )
+from paysys.admin.actions import confirmed_action, each_through
+from paysys.admin.base import ServiceOnlyHistoryAdmin
 from paysys.errors import PaysysError
-
-
-def _each(modeladmin, request, queryset, action, label: str) -> None:
-    done = 0
-    for obj in queryset.order_by("pk"):
-        try:
-            action(obj)
-            done += 1
-        except PaysysError as exc:
-            modeladmin.message_user(request, f"{obj}: {exc.message}", level=messages.ERROR)
-    if done:
-        modeladmin.message_user(request, f"{label}: {done}.", level=messages.SUCCESS)
 
 
 class FeePlanInline(admin.TabularInline):
@@ -58,7 +47,7 @@ class ApiKeyInline(admin.TabularInline):
 
 
 @admin.register(Merchant)
-class MerchantAdmin(SimpleHistoryAdmin):
+class MerchantAdmin(ServiceOnlyHistoryAdmin):
     list_display = ("public_id", "name", "email", "status", "default_currency", "created")
     list_filter = ("status", "default_currency", "payout_schedule")
     search_fields = ("public_id", "name", "email")
@@ -120,16 +109,17 @@ class MerchantAdmin(SimpleHistoryAdmin):
             elif saved is not None:
                 formset.new_objects.append(saved)
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    @confirmed_action(
+        description="Activate (opens ledger accounts) / reinstate", permission="activate_merchant"
+    )
+    def activate(self, request, queryset, reason):
+        each_through(
+            self, request, queryset, lambda m: merchant_activate(merchant_id=m.public_id), "Activated"
+        )
 
-    @admin.action(description="Activate (opens ledger accounts) / reinstate")
-    def activate(self, request, queryset):
-        _each(self, request, queryset, lambda m: merchant_activate(merchant_id=m.public_id), "Activated")
-
-    @admin.action(description="Suspend (its keys get 403)")
-    def suspend(self, request, queryset):
-        _each(
+    @confirmed_action(description="Suspend (its keys get 403)", permission="suspend_merchant")
+    def suspend(self, request, queryset, reason):
+        each_through(
             self,
             request,
             queryset,
@@ -137,9 +127,9 @@ class MerchantAdmin(SimpleHistoryAdmin):
             "Suspended",
         )
 
-    @admin.action(description="Close (revokes every key)")
-    def close(self, request, queryset):
-        _each(
+    @confirmed_action(description="Close (revokes every key)", permission="close_merchant")
+    def close(self, request, queryset, reason):
+        each_through(
             self,
             request,
             queryset,
@@ -149,7 +139,7 @@ class MerchantAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(SimpleHistoryAdmin):
+class ApiKeyAdmin(ServiceOnlyHistoryAdmin):
     list_display = (
         "prefix",
         "merchant",
@@ -180,15 +170,15 @@ class ApiKeyAdmin(SimpleHistoryAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    @confirmed_action(description="Revoke now", permission="revoke_apikey")
+    def revoke(self, request, queryset, reason):
+        each_through(self, request, queryset, lambda k: api_key_revoke(prefix=k.prefix), "Revoked")
 
-    @admin.action(description="Revoke now")
-    def revoke(self, request, queryset):
-        _each(self, request, queryset, lambda k: api_key_revoke(prefix=k.prefix), "Revoked")
-
-    @admin.action(description="Rotate (old key expires in 24 h; the new secret is shown once)")
-    def rotate(self, request, queryset):
+    @confirmed_action(
+        description="Rotate (old key expires in 24 h; the new secret is shown once)",
+        permission="rotate_apikey",
+    )
+    def rotate(self, request, queryset, reason):
         # The new secrets go straight into this response: a flash message would be stored in
         # the session, i.e. in the database, which must never hold a secret.
         lines = []

@@ -69,6 +69,11 @@ class Merchant(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        permissions = [
+            ("activate_merchant", "Can activate or reinstate a merchant"),
+            ("suspend_merchant", "Can suspend a merchant"),
+            ("close_merchant", "Can close a merchant"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(platform__isnull=True) | ~Q(platform=F("id")),
@@ -197,6 +202,10 @@ class ApiKey(models.Model):
     history = HistoricalRecords(excluded_fields=["last_used_at"])
 
     class Meta:
+        permissions = [
+            ("revoke_apikey", "Can revoke an API key"),
+            ("rotate_apikey", "Can rotate an API key"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(scope__in=["read", "write"]), name="merchants_apikey_scope_valid"

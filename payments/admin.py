@@ -1,7 +1,6 @@
 """Operators' view of payments: read only; review decisions, disputes and cancels call services."""
 
-from django.contrib import admin, messages
-from simple_history.admin import SimpleHistoryAdmin
+from django.contrib import admin
 
 from payments.models import BlocklistEntry, Dispute, Payment, PaymentMethod, ProcessorOperation, Refund
 from payments.services import (
@@ -11,30 +10,12 @@ from payments.services import (
     payment_review_approve,
     payment_review_decline,
 )
-from paysys.errors import PaysysError
+from paysys.admin.actions import confirmed_action, each_through
+from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin, ServiceOnlyHistoryAdmin
 
 
-def _each(modeladmin, request, queryset, action, label: str) -> None:
-    done = 0
-    for obj in queryset.order_by("pk"):
-        try:
-            action(obj)
-            done += 1
-        except PaysysError as exc:
-            modeladmin.message_user(request, f"{obj}: {exc.message}", level=messages.ERROR)
-    if done:
-        modeladmin.message_user(request, f"{label}: {done}.", level=messages.SUCCESS)
-
-
-class ReadOnlyAdmin(SimpleHistoryAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, ServiceOnlyHistoryAdmin):
+    pass
 
 
 class RefundInline(admin.TabularInline):
@@ -78,9 +59,9 @@ class PaymentAdmin(ReadOnlyAdmin):
     inlines = [OperationInline, RefundInline]
     actions = ["approve_review", "decline_review", "cancel", "open_dispute"]
 
-    @admin.action(description="Approve review (capture proceeds)")
-    def approve_review(self, request, queryset):
-        _each(
+    @confirmed_action(description="Approve review (capture proceeds)", permission="review_payment")
+    def approve_review(self, request, queryset, reason):
+        each_through(
             self,
             request,
             queryset,
@@ -88,9 +69,9 @@ class PaymentAdmin(ReadOnlyAdmin):
             "Approved",
         )
 
-    @admin.action(description="Decline review (void the authorization)")
-    def decline_review(self, request, queryset):
-        _each(
+    @confirmed_action(description="Decline review (void the authorization)", permission="review_payment")
+    def decline_review(self, request, queryset, reason):
+        each_through(
             self,
             request,
             queryset,
@@ -98,9 +79,9 @@ class PaymentAdmin(ReadOnlyAdmin):
             "Declined",
         )
 
-    @admin.action(description="Cancel (void) uncaptured payments")
-    def cancel(self, request, queryset):
-        _each(
+    @confirmed_action(description="Cancel (void) uncaptured payments", permission="cancel_payment")
+    def cancel(self, request, queryset, reason):
+        each_through(
             self,
             request,
             queryset,
@@ -108,9 +89,9 @@ class PaymentAdmin(ReadOnlyAdmin):
             "Canceled",
         )
 
-    @admin.action(description="Open a dispute (chargeback notice)")
-    def open_dispute(self, request, queryset):
-        _each(
+    @confirmed_action(description="Open a dispute (chargeback notice)", permission="dispute_payment")
+    def open_dispute(self, request, queryset, reason):
+        each_through(
             self,
             request,
             queryset,
@@ -146,9 +127,9 @@ class DisputeAdmin(ReadOnlyAdmin):
     list_select_related = ("payment",)
     actions = ["close_won", "close_lost"]
 
-    @admin.action(description="Close as won (amount back to the merchant)")
-    def close_won(self, request, queryset):
-        _each(
+    @confirmed_action(description="Close as won (amount back to the merchant)", permission="close_dispute")
+    def close_won(self, request, queryset, reason):
+        each_through(
             self,
             request,
             queryset,
@@ -156,9 +137,9 @@ class DisputeAdmin(ReadOnlyAdmin):
             "Won",
         )
 
-    @admin.action(description="Close as lost")
-    def close_lost(self, request, queryset):
-        _each(
+    @confirmed_action(description="Close as lost", permission="close_dispute")
+    def close_lost(self, request, queryset, reason):
+        each_through(
             self,
             request,
             queryset,
@@ -168,24 +149,16 @@ class DisputeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PaymentMethod)
-class PaymentMethodAdmin(admin.ModelAdmin):
+class PaymentMethodAdmin(ReadOnlyAdminMixin, ServiceOnlyAdmin):
     list_display = ("public_id", "merchant", "brand", "last4", "exp_month", "exp_year", "created")
     search_fields = ("public_id", "fingerprint")
     exclude = ("processor_token",)
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(BlocklistEntry)
-class BlocklistEntryAdmin(SimpleHistoryAdmin):
-    """The risk team edits the blocklist directly: it moves no money, and history keeps every change."""
+class BlocklistEntryAdmin(ServiceOnlyHistoryAdmin):
+    """The risk team edits the blocklist directly: it moves no money, and history keeps every change.
+    Entries are not deleted either: one that no longer applies is edited, and history shows it."""
 
     list_display = ("kind", "value", "reason", "created")
     list_filter = ("kind",)

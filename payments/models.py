@@ -164,6 +164,11 @@ class Payment(models.Model):
     history = HistoricalRecords(excluded_fields=["updated"])
 
     class Meta:
+        permissions = [
+            ("review_payment", "Can approve or decline a payment held for review"),
+            ("cancel_payment", "Can cancel (void) an uncaptured payment"),
+            ("dispute_payment", "Can open a dispute on a payment"),
+        ]
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["merchant", "-id"], name="payments_payment_merchant"),
@@ -371,6 +376,9 @@ class Dispute(models.Model):
     history = HistoricalRecords(excluded_fields=["updated"])
 
     class Meta:
+        permissions = [
+            ("close_dispute", "Can close a dispute as won or lost"),
+        ]
         ordering = ["-id"]
         indexes = [models.Index(fields=["merchant", "-id"], name="payments_dispute_merchant")]
         constraints = [

@@ -192,6 +192,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     # <beat-entries: each app adds its own entries above this line>
 }
 
+# --- History (django-simple-history) ---------------------------------------------------
+# A past version is shown, never restored: the admin's per-version page would save it with
+# obj.save(), around the services (paysys.admin.base.ServiceOnlyHistoryAdmin refuses it too).
+SIMPLE_HISTORY_REVERT_DISABLED = True
+SIMPLE_HISTORY_EDIT = False
+
 # --- Internationalisation, time -------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

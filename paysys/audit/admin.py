@@ -5,7 +5,8 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from paysys.audit.admin_tools import ExactTextFilter, ReadOnlyAdminMixin
+from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin
+from paysys.audit.admin_tools import ExactTextFilter
 from paysys.audit.models import AuditEvent
 from paysys.audit.services import audit_idempotency_key_digest
 
@@ -37,7 +38,7 @@ class CorrelationFilter(ExactTextFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, ServiceOnlyAdmin):
     list_display = (
         "created",
         "event_type",

@@ -1,7 +1,7 @@
-"""Admin building blocks for records nobody edits: the audit log, events, ledger entries.
+"""Admin building blocks for the audit log and events (the read-only base classes are in
+``paysys.admin.base``).
 
-``ReadOnlyAdminMixin`` removes add, change and delete (and the bulk-delete action), leaving the
-list and a view-only detail page. ``ExactTextFilter`` is a sidebar text box filtering one column
+``ExactTextFilter`` is a sidebar text box filtering one column
 by equality: for high-cardinality columns (a merchant id, an object id) where Django's
 "all values" filter would scan the whole table to list them.
 """
@@ -11,25 +11,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 TEXT_FILTER_TEMPLATE = "admin/audit/text_filter.html"
-
-
-class ReadOnlyAdminMixin:
-    # Counting millions of rows for "N of M" on every page is not worth it.
-    show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def get_actions(self, request: HttpRequest) -> dict:
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
 
 class ExactTextFilter(admin.SimpleListFilter):

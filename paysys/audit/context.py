@@ -38,6 +38,9 @@ class Actor:
     actor_id: str | None = None
     ip: str | None = None  # already masked
     idempotency_key: str | None = None
+    # Why the actor acts, in their words (an operator's confirmed admin action): every audit row
+    # written in the scope carries it in its metadata.
+    reason: str | None = None
 
 
 SYSTEM_ACTOR = Actor(actor_type=ACTOR_SYSTEM)
@@ -65,7 +68,12 @@ def ip_mask(ip: str | None) -> str | None:
 
 
 def _actor_make(
-    *, actor_type: str, actor_id: str | None, ip: str | None, idempotency_key: str | None
+    *,
+    actor_type: str,
+    actor_id: str | None,
+    ip: str | None,
+    idempotency_key: str | None,
+    reason: str | None = None,
 ) -> Actor:
     if actor_type not in ACTOR_TYPES:
         raise ValueError(f"actor_type must be one of {ACTOR_TYPES}, not {actor_type!r}")
@@ -75,15 +83,24 @@ def _actor_make(
         actor_id=actor_id or None,
         ip=ip_mask(ip) if ip else defaults.ip,
         idempotency_key=idempotency_key or defaults.idempotency_key,
+        reason=reason or None,
     )
 
 
 @contextmanager
 def actor_scope(
-    *, actor_type: str, actor_id: str | None, ip: str | None = None, idempotency_key: str | None = None
+    *,
+    actor_type: str,
+    actor_id: str | None,
+    ip: str | None = None,
+    idempotency_key: str | None = None,
+    reason: str | None = None,
 ) -> Iterator[Actor]:
-    """Run a block as this actor; the previous actor comes back afterwards."""
-    actor = _actor_make(actor_type=actor_type, actor_id=actor_id, ip=ip, idempotency_key=idempotency_key)
+    """Run a block as this actor (acting for ``reason``, if given); the previous actor comes back
+    afterwards."""
+    actor = _actor_make(
+        actor_type=actor_type, actor_id=actor_id, ip=ip, idempotency_key=idempotency_key, reason=reason
+    )
     token = _actor.set(actor)
     try:
         yield actor

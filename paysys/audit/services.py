@@ -107,8 +107,9 @@ def audit_event_build(
     The actor (type, id, masked IP) and the idempotency key default to the current
     ``paysys.audit.context`` actor; the key is stored as its keyed digest
     (``audit_idempotency_key_digest``), never verbatim. An explicit ``actor_type`` replaces the
-    context's actor (its ``actor_id`` then comes from the argument only). The correlation id is
-    the current one.
+    context's actor (its ``actor_id`` then comes from the argument only). The context actor's
+    ``reason``, if any, goes into ``metadata["reason"]`` unless the caller put one there. The
+    correlation id is the current one.
     ``amount`` may be a ``Money``, whose currency then stands unless ``currency`` is given.
     """
     if isinstance(amount, Money):
@@ -124,6 +125,8 @@ def audit_event_build(
     if amount is not None and audit_amount_normalize(amount) != amount:
         raise AuditRecordError(f"amount {amount} has more than 3 decimal places", param="amount")
     correlation_id = (correlation_id_get() or "")[:CORRELATION_ID_MAX_LENGTH]
+    if context_actor.reason and "reason" not in (metadata or {}):
+        metadata = {**(metadata or {}), "reason": context_actor.reason}
 
     event = AuditEvent(
         event_id=new_audit_event_id(),

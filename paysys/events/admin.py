@@ -5,7 +5,8 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from paysys.audit.admin_tools import ExactTextFilter, ReadOnlyAdminMixin
+from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin
+from paysys.audit.admin_tools import ExactTextFilter
 from paysys.events.models import Event
 
 
@@ -24,7 +25,7 @@ class EventObjectFilter(ExactTextFilter):
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdminMixin, ServiceOnlyAdmin):
     list_display = ("public_id", "type", "merchant_id", "object_type", "object_id", "livemode", "created")
     list_filter = ("type", "livemode", EventMerchantFilter, EventObjectFilter)
     search_fields = ("=public_id", "=object_id", "=merchant_id", "=correlation_id")

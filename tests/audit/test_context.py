@@ -159,3 +159,21 @@ def test_history_records_of_api_changes_carry_the_key_in_the_reason():
         history_record_stamp(sender=None, history_instance=record)
     assert record.history_user_id is None
     assert record.history_change_reason == "api:key_ab12 cor_api"
+
+
+@pytest.mark.django_db
+def test_the_actors_reason_lands_in_every_row_of_its_scope_and_the_chain_verifies():
+    from paysys.audit.models import AuditEvent
+    from paysys.audit.selectors import audit_chain_verify
+
+    with actor_scope(actor_type=ACTOR_OPERATOR, actor_id="7", reason="ticket 12: merchant asked"):
+        first = audit_record(event_type="merchant.suspended", object_type="merchant", object_id="mer_x")
+        own = audit_record(
+            event_type="api_key.revoked", object_type="api_key", object_id="sk_x", metadata={"reason": "own"}
+        )
+    after = audit_record(event_type="merchant.activated", object_type="merchant", object_id="mer_x")
+    stored = {row.object_id + row.event_type: row.metadata for row in AuditEvent.objects.all()}
+    assert stored[first.object_id + first.event_type] == {"reason": "ticket 12: merchant asked"}
+    assert stored[own.object_id + own.event_type] == {"reason": "own"}
+    assert stored[after.object_id + after.event_type] == {}
+    assert audit_chain_verify().ok

@@ -84,12 +84,12 @@ def test_admin_pages_render_without_the_secret_hash(admin_client, merchant):
 def test_admin_suspend_action_goes_through_the_service(admin_client, merchant):
     response = admin_client.post(
         reverse("admin:merchants_merchant_changelist"),
-        {"action": "suspend", "_selected_action": [merchant.pk]},
+        {"action": "suspend", "_selected_action": [merchant.pk], "confirm": "yes", "reason": "chargebacks"},
     )
     assert response.status_code == 302
     assert Merchant.objects.get(pk=merchant.pk).status == "suspended"
     row = AuditEvent.objects.get(event_type="merchant.suspended")
-    assert row.actor_type == "operator"
+    assert (row.actor_type, row.metadata["reason"]) == ("operator", "chargebacks")
 
 
 def test_admin_change_form_saves_through_services(admin_client, merchant):

@@ -24,7 +24,12 @@ def test_admin_lists_payments_and_approves_a_review_through_the_service(operator
     assert client.get(f"/admin/payments/payment/{payment.pk}/change/").status_code == 200
     response = client.post(
         "/admin/payments/payment/",
-        {"action": "approve_review", "_selected_action": [payment.pk]},
+        {
+            "action": "approve_review",
+            "_selected_action": [payment.pk],
+            "confirm": "yes",
+            "reason": "known customer",
+        },
         follow=True,
     )
     assert response.status_code == 200
@@ -34,6 +39,7 @@ def test_admin_lists_payments_and_approves_a_review_through_the_service(operator
 
     approval = AuditEvent.objects.get(object_id=payment.public_id, event_type="payment.review_approve")
     assert (approval.actor_type, approval.actor_id) == ("operator", str(user.pk))
+    assert approval.metadata["reason"] == "known customer"
 
 
 def test_expire_authorizations_command_reports_its_count(merchant):

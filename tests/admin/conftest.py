@@ -1,0 +1,78 @@
+"""One row of every model the admin shows, and operators who log in with a password."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.test import Client
+from moneyed import Money
+
+from accounts.services import hold_place, ledger_verify, transfer_create
+from merchants.services import api_key_create, merchant_activate, merchant_onboard
+from payments.models import BlocklistEntry
+from payments.services import dispute_open, payment_create, refund_create
+from tests.payments.conftest import (  # noqa: F401 (fixtures)
+    _fresh_processor_state,
+    card,
+    wallet_for,
+)
+
+PASSWORD = "pw-for-tests-only-7c1"
+REVIEW_CARD = "4100000000000019"
+PROJECT_APPS = {"accounts", "merchants", "payments", "settlements", "audit", "events", "idempotency", "ops"}
+
+
+@pytest.fixture
+def world(db):
+    """A merchant with a key; a captured, partly refunded payment; a disputed one; one waiting
+    for review; a wallet transfer and a hold; a blocklist entry; a stored ledger check."""
+    merchant = merchant_onboard(name="Shop", email="shop@example.com", default_currency="eur")
+    merchant = merchant_activate(merchant_id=merchant.public_id)
+    key, _ = api_key_create(merchant_id=merchant.public_id)
+    refunded = payment_create(merchant=merchant, amount=Money("30.00", "EUR"), card=card())
+    refund_create(payment=refunded, amount=Money("5.00", "EUR"))
+    disputed = payment_create(merchant=merchant, amount=Money("20.00", "EUR"), card=card())
+    dispute_open(payment_id=disputed.public_id)
+    review = payment_create(merchant=merchant, amount=Money("10.00", "EUR"), card=card(REVIEW_CARD))
+    wallet = wallet_for(merchant, amount=Decimal("50.00"))
+    other = wallet_for(merchant, amount=Decimal("1.00"))
+    transfer_create(
+        merchant_id=merchant.public_id,
+        from_account_id=wallet.pk,
+        to_account_id=other.pk,
+        amount=Money(3, "EUR"),
+    )
+    hold_place(account_id=wallet.pk, amount=Money(2, "EUR"), reference="admin-safety-hold")
+    BlocklistEntry.objects.create(kind="ip", value="203.0.113.9", reason="seen in fraud")
+    ledger_verify(store=True)
+    return {"merchant": merchant, "key": key, "review": review, "disputed": disputed}
+
+
+def staff_client(*, username: str, superuser: bool = False, perms: list[str] = ()) -> tuple[Client, object]:
+    """A client logged in through the login form's backend (a real password check)."""
+    users = get_user_model().objects
+    if superuser:
+        user = users.create_superuser(username, f"{username}@example.com", PASSWORD)
+    else:
+        user = users.create_user(username, f"{username}@example.com", PASSWORD, is_staff=True)
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            user.user_permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+    client = Client()
+    assert client.login(username=username, password=PASSWORD)
+    return client, user
+
+
+@pytest.fixture
+def superuser_client(db):
+    return staff_client(username="root", superuser=True)
+
+
+@pytest.fixture
+def viewer_client(db):
+    """Staff with every view permission and nothing else (the support desk)."""
+    perms = Permission.objects.filter(codename__startswith="view_").select_related("content_type")
+    return staff_client(username="viewer", perms=[f"{p.content_type.app_label}.{p.codename}" for p in perms])
