@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0003_admin_action_permissions'),
+        ('payments', '0004_top_ups'),
     ]
 
     operations = [
