@@ -60,6 +60,14 @@ def _top_up_wallet(*, merchant: Merchant, account_id: str, currency: str, livemo
     return wallet
 
 
+def _recorded_or_resumed(recorded: list[TopUp], *, payment_id: str | None) -> TopUp | None:
+    """The top-up this request recorded; for a keyed retry that resumed its payment (committed
+    with its top-up by the attempt that died, ``payments.services._resume``), that one."""
+    if recorded:
+        return recorded[-1]
+    return TopUp.objects.filter(payment__public_id=payment_id).first() if payment_id else None
+
+
 def top_up_create(
     *,
     merchant: Merchant,
@@ -119,12 +127,13 @@ def top_up_create(
             on_created=record,
         )
     except CardError as exc:
-        if not recorded:
+        top_up = _recorded_or_resumed(recorded, payment_id=exc.extra.get("payment"))
+        if top_up is None:
             raise
         raise CardError(
-            exc.message, code=exc.code, param=exc.param, **exc.extra, top_up=recorded[-1].public_id
+            exc.message, code=exc.code, param=exc.param, **exc.extra, top_up=top_up.public_id
         ) from None
-    top_up = recorded[-1]
+    top_up = _recorded_or_resumed(recorded, payment_id=payment.public_id)
     top_up.payment = payment
     top_up.account = wallet
     return top_up

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from payments.models import Payment, ProcessorOperation, Refund
+from payments.models import Payment, ProcessorOperation, Refund, TopUp
 from payments.processor import processor_get
 from payments.processor.simulator import SimulatorProcessor
 from payments.services import payments_resolve_processing
@@ -121,6 +121,27 @@ def test_a_retry_refused_by_an_open_breaker_leaves_the_operation_pending(api, cr
     retried = _pay(api, "k1")
     assert (retried.status_code, retried.json()["status"]) == (201, "succeeded")
     assert _performed() == {(payment.public_id, "authorize"): 1, (payment.public_id, "capture"): 1}
+    assert_ledger_ok()
+
+
+def test_a_top_up_whose_process_died_is_finished_by_its_retry(api, crashing):
+    wallet = api.post("/v1/accounts", {"currency": "eur"}, format="json").json()["id"]
+    body = {
+        "account": wallet,
+        "amount": 1000,
+        "currency": "eur",
+        "payment_method_data": {"type": "card", "card": card()},
+    }
+    crashing.crash_on = {"authorize"}
+    _crashes(lambda: _post(api, "/v1/top_ups", body, "t1"))
+    retried = _post(api, "/v1/top_ups", body, "t1")
+    assert retried.status_code == 201, retried.content
+    top_up = TopUp.objects.get()
+    assert (retried.json()["id"], retried.json()["status"]) == (top_up.public_id, "succeeded")
+    assert _performed() == {
+        (top_up.payment.public_id, "authorize"): 1,
+        (top_up.payment.public_id, "capture"): 1,
+    }
     assert_ledger_ok()
 
 
