@@ -16,15 +16,18 @@ RUN groupadd --system --gid 10001 paysys \
     && useradd --system --uid 10001 --gid paysys --home-dir /app --shell /usr/sbin/nologin paysys
 
 # Dependencies first, so a code change does not reinstall them (all of them ship wheels or pure-Python sources: no compiler needed).
+# requirements.txt only: honcho and the embedded PostgreSQL of `make run` (requirements-run.txt) stay out.
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
 COPY --chown=paysys:paysys . .
 
 # Static files are collected at build time and served by whitenoise. The production settings
-# insist on a SECRET_KEY; this throwaway one exists only inside this build step, and the
-# embedded database and broker folders it touches are thrown away with it.
+# insist on a SECRET_KEY and a DATABASE_URL; these throwaway ones exist only inside this build
+# step (collectstatic connects to no database), and the broker folders it touches are thrown
+# away with it.
 RUN PAYSYS_VAR_DIR=/tmp/build-var SECRET_KEY=collectstatic-only-not-a-runtime-secret \
+    DATABASE_URL=postgres://collectstatic-only@localhost/unused \
     PROMETHEUS_MULTIPROC_DIR= python manage.py collectstatic --noinput \
     && rm -rf /tmp/build-var \
     && mkdir -p "$PROMETHEUS_MULTIPROC_DIR" && chown paysys:paysys "$PROMETHEUS_MULTIPROC_DIR"

@@ -16,25 +16,24 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed: requirements.txt | $(BIN)/python
-	$(BIN)/pip install -q -r requirements.txt
+$(VENV)/.installed: requirements.txt requirements-run.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-run.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.installed-dev: requirements.txt requirements-run.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-# Web, Celery worker and beat under honcho: one Ctrl-C stops all three. With no DATABASE_URL,
-# REDIS_URL or CELERY_BROKER_URL in the environment it runs embedded (SQLite and a filesystem
-# broker under var/), so it needs no service at all.
+# With no DATABASE_URL: an embedded PostgreSQL (data in var/postgres/, kept between runs) is
+# started first; then migrate, seed_demo, and web, Celery worker and beat under honcho
+# (Procfile). One Ctrl-C stops all three and then the embedded server (paysys/ops/run.py). With
+# no REDIS_URL or CELERY_BROKER_URL the broker is Celery's filesystem one under var/: no service
+# is needed at all.
 run: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
-	@echo "paysys: http://127.0.0.1:$(PAYSYS_PORT)/  (admin /admin/, API /v1/, docs /v1/docs/, health /healthz)"
-	$(BIN)/honcho -f Procfile start
+	$(BIN)/python -m paysys.ops.run
 
 check-services: install-dev
 	@DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \

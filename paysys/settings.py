@@ -1,9 +1,9 @@
 """paysys settings: every value comes from the environment, read here and nowhere else.
 
-Unset, the project runs embedded (SQLite under ``var/`` in WAL mode with IMMEDIATE
-transactions, Celery's filesystem transport under ``var/``, an in-process cache), so
-``make run`` works on a bare machine. With ``DATABASE_URL``, ``REDIS_URL`` and
-``CELERY_BROKER_URL`` set it runs on PostgreSQL, Redis and a real broker.
+PostgreSQL is the only database. Unset, the project runs embedded (the PostgreSQL server that
+`make run` starts under ``var/postgres/``, Celery's filesystem transport under ``var/``, an
+in-process cache), so ``make run`` works on a bare machine. With ``DATABASE_URL``, ``REDIS_URL``
+and ``CELERY_BROKER_URL`` set it runs on a real PostgreSQL, Redis and broker.
 """
 
 from pathlib import Path
@@ -11,9 +11,11 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 
+from paysys.ops import embedded_db
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
-# Embedded mode keeps its SQLite database and broker folders here; a test may point it elsewhere.
+# Embedded mode keeps its PostgreSQL data and broker folders here; a test may point it elsewhere.
 VAR_DIR = Path(env.str("PAYSYS_VAR_DIR", default=str(BASE_DIR / "var")))
 
 PAYSYS_ENV = env.str("PAYSYS_ENV", default="development")
@@ -61,6 +63,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from /static/: /v1/docs/ works offline
     "djmoney",
     "simple_history",
     "django_celery_beat",
@@ -113,32 +116,26 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------
-if env.str("DATABASE_URL", default=""):
+DATABASE_URL = env.str("DATABASE_URL", default="")
+# With no DATABASE_URL: the embedded PostgreSQL that `make run` starts on this folder
+# (paysys/ops/embedded_db.py). Production never falls back to it.
+PAYSYS_EMBEDDED_POSTGRES_DIR = None if DATABASE_URL else VAR_DIR / "postgres"
+if DATABASE_URL:
     DATABASES = {"default": env.db_url("DATABASE_URL")}
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # Django's backend, minus the health check of a connection that answered a moment ago.
-        DATABASES["default"]["ENGINE"] = "paysys.db.postgresql"
-        # Parameters bound by the server, and psycopg prepares a statement a connection has run
-        # five times, so PostgreSQL stops parsing and planning it again (docs/decisions.md).
-        if env.bool("DB_PREPARED_STATEMENTS", default=True):
-            DATABASES["default"].setdefault("OPTIONS", {}).update(
-                server_side_binding=True, prepare_threshold=5
-            )
+elif PRODUCTION:
+    raise environ.ImproperlyConfigured("DATABASE_URL must be set in production")
 else:
-    VAR_DIR.mkdir(exist_ok=True)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "paysys.sqlite3",
-            "OPTIONS": {
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
-        }
-    }
+    DATABASES = {"default": embedded_db.connection_settings(PAYSYS_EMBEDDED_POSTGRES_DIR)}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise environ.ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://...)")
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Django's backend, minus the health check of a connection that answered a moment ago.
+DATABASES["default"]["ENGINE"] = "paysys.db.postgresql"
+# Parameters bound by the server, and psycopg prepares a statement a connection has run
+# five times, so PostgreSQL stops parsing and planning it again (docs/decisions.md).
+if env.bool("DB_PREPARED_STATEMENTS", default=True):
+    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, cache, Celery -------------------------------------------------------------
@@ -209,7 +206,12 @@ USE_TZ = True
 
 # --- Static files ---------------------------------------------------------------------
 STATIC_URL = "static/"
+# collectstatic's output: the production image collects at build time and whitenoise serves it.
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Elsewhere (make run, the tests) nothing is collected: whitenoise finds each file in its app's
+# static folder when asked, so it neither needs nor looks for STATIC_ROOT.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -231,8 +233,8 @@ PAYSYS_MAX_AMOUNT_MAJOR = env.int("PAYSYS_MAX_AMOUNT_MAJOR", default=1_000_000)
 LEDGER_POST_MAX_RETRIES = env.int("LEDGER_POST_MAX_RETRIES", default=8)
 # Balance shards per new ledger account: credits spread over them so a hot account scales.
 LEDGER_BALANCE_SHARDS = env.int("LEDGER_BALANCE_SHARDS", default=16)
-# On PostgreSQL a transfer is one call of the database function ledger_transfer_create; off,
-# it runs the Python steps (SQLite's path) there too. The tests run both.
+# A transfer is one call of the database function ledger_transfer_create; off, it runs the
+# Python steps instead. The tests run both.
 LEDGER_TRANSFER_IN_DATABASE = env.bool("LEDGER_TRANSFER_IN_DATABASE", default=True)
 
 
@@ -362,6 +364,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The merchant API of paysys: payments, refunds, ledger accounts, transfers and webhooks.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the pinned drf-spectacular-sidecar, served with the static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # 3.1 (JSON Schema 2020-12) can state what 3.0 cannot, e.g. metadata's key lengths.
     "OAS_VERSION": "3.1.0",
     # Choice sets that share a field name get explicit names, so `check --deploy` stays free of

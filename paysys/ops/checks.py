@@ -66,9 +66,8 @@ def _database() -> str:
     # A local setting ends with this transaction: the persistent connection keeps its own timeout
     # (set_config rather than SET, which takes no bound parameter).
     with transaction.atomic(using="default"), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # A lock or a stuck server must not hold the probe past its budget.
-            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(int(_timeout() * 1000))])
+        # A lock or a stuck server must not hold the probe past its budget.
+        cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(int(_timeout() * 1000))])
         cursor.execute("SELECT 1")
         cursor.fetchone()
     return OK

