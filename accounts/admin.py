@@ -1,12 +1,15 @@
 """The ledger in the admin: read-only. Operators look here; money moves only through services
-(adjustments go through a maker-checker flow, never an edit form)."""
+(adjustments go through a maker-checker flow, never an edit form). The one decision taken here
+is an account's overdraft (``accounts.overdraft``): an action asking for a reason."""
 
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.models import Entry, Hold, JournalTransaction, LedgerAccount, LedgerVerification, Transfer
+from accounts.overdraft import account_overdraft_set
 from accounts.selectors import accounts_with_balances
+from paysys.admin.actions import confirmed_action, each_through
 from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin, ServiceOnlyHistoryAdmin
 
 LIST_PER_PAGE = 50
@@ -60,6 +63,30 @@ class LedgerAccountAdmin(LedgerReadOnlyMixin, ServiceOnlyHistoryAdmin):
     @admin.display(description="available", ordering="available")
     def available_display(self, obj: LedgerAccount):
         return obj.available
+
+    actions = ["allow_overdraft", "withdraw_overdraft"]
+
+    @confirmed_action(description="Allow overdraft", permission="set_overdraft")
+    def allow_overdraft(self, request, queryset, reason):
+        self._overdraft_set(request, queryset, reason, allow_negative=True)
+
+    @confirmed_action(description="Withdraw overdraft", permission="set_overdraft")
+    def withdraw_overdraft(self, request, queryset, reason):
+        self._overdraft_set(request, queryset, reason, allow_negative=False)
+
+    def _overdraft_set(self, request, queryset, reason: str, *, allow_negative: bool) -> None:
+        each_through(
+            self,
+            request,
+            queryset,
+            lambda account: account_overdraft_set(
+                account_id=account.pk,
+                allow_negative=allow_negative,
+                reason=reason,
+                operator_id=str(request.user.pk),
+            ),
+            "Overdraft allowed" if allow_negative else "Overdraft withdrawn",
+        )
 
 
 @admin.register(JournalTransaction)

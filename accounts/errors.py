@@ -43,3 +43,16 @@ class LedgerBusyError(ServiceUnavailableError):
     """Deadlock or serialization failures persisted past the bounded retries; nothing was posted."""
 
     default_code = "ledger_busy"
+
+
+class OverdraftFundingError(InvalidRequestError):
+    """Money from an account that may go negative and is not the platform's was to credit an
+    account a merchant owns: that would let a merchant create money out of an overdraft."""
+
+    default_code = "overdraft_not_transferable"
+
+
+class AccountOverdrawnError(ConflictError):
+    """Overdraft cannot be withdrawn from an account that is below zero."""
+
+    default_code = "account_overdrawn"

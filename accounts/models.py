@@ -85,6 +85,16 @@ KINDS_BY_OWNER = {
 }
 
 
+def overdraft_is_credit(*, owner_type: str, allow_negative: bool) -> bool:
+    """Whether an account's negative balance would be money nobody paid in: an account that may
+    go negative (an operator's decision) and is not the platform's. Such an account never
+    credits an account a merchant owns (its ``pending``, ``available``, ``reserve`` or a
+    customer wallet): the ledger refuses the posting (``accounts.services._post`` and the
+    database's ``ledger_transfer_create``). The platform's clearing accounts go negative by
+    design, carrying the other side of money that entered the system."""
+    return allow_negative and owner_type != OwnerType.PLATFORM
+
+
 class AccountStatus(models.TextChoices):
     OPEN = "open"
     FROZEN = "frozen"
@@ -120,6 +130,7 @@ class LedgerAccount(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        permissions = [("set_overdraft", "Can allow or withdraw a merchant-owned account's overdraft")]
         indexes = [models.Index(fields=["merchant_id", "currency"], name="accounts_acct_merchant_cur")]
         constraints = [
             models.CheckConstraint(
@@ -165,7 +176,7 @@ class LedgerBalanceShard(models.Model):
     account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="shards")
     shard = models.PositiveSmallIntegerField()
     amount = _amount(default=ZERO)
-    # The account's flag, copied at open (it never changes): lets a CHECK see it.
+    # The account's flag, copied at open and by ``account_overdraft_set``: lets a CHECK see it.
     allow_negative = models.BooleanField(default=False)
 
     class Meta:

@@ -99,6 +99,7 @@ from accounts.errors import (
     HoldStateError,
     LedgerBusyError,
     LivemodeMismatchError,
+    OverdraftFundingError,
     ReferenceConflictError,
     TransferReversedError,
     UnbalancedPostingError,
@@ -121,6 +122,7 @@ from accounts.models import (
     Transfer,
     TransferStatus,
     new_transaction_id,
+    overdraft_is_credit,
 )
 from paysys.audit.history import history_stamp
 from paysys.audit.services import AUDIT_APPEND_SQL, audit_append_args, audit_event_build, audit_record
@@ -237,8 +239,8 @@ def _sql(vendor: str) -> dict[str, str]:
     )
     # {ids} is a list of placeholders; rows come locked in ascending id order.
     accounts_lock = (
-        f"SELECT a.id, a.public_id, a.currency, a.status, a.allow_negative, a.posted_base, a.pending, {shard_sum}"  # noqa: S608
-        f" FROM {acct} a WHERE a.id IN ({{ids}}) ORDER BY a.id{lock}"
+        f"SELECT a.id, a.public_id, a.currency, a.status, a.allow_negative, a.posted_base, a.pending, {shard_sum},"  # noqa: S608
+        f" a.owner_type FROM {acct} a WHERE a.id IN ({{ids}}) ORDER BY a.id{lock}"
     )
     entries_insert = (
         f"INSERT INTO {Entry._meta.db_table} (transaction_id, account_id, amount, currency, balance_after, created)"  # noqa: S608
@@ -249,22 +251,25 @@ def _sql(vendor: str) -> dict[str, str]:
         "accounts_lock": accounts_lock,
         # PostgreSQL, one round trip: insert the transaction row; lock the debited accounts
         # without overdraft and those whose holds change (ascending id); list the debited
-        # overdraft accounts unlocked (their debit goes to a shard), their columns NULL.
+        # overdraft accounts unlocked (their debit goes to a shard), their columns NULL but the
+        # owner type.
         "txn_insert_and_lock": (
             f"WITH t AS ({txn_insert}),"  # noqa: S608
             f" l AS (SELECT a.id, a.public_id, a.currency, a.status, a.allow_negative, a.posted_base, a.pending,"
-            f" {shard_sum} FROM {acct} a WHERE a.id = ANY(%s) AND (NOT a.allow_negative OR a.id = ANY(%s))"
-            f" ORDER BY a.id FOR NO KEY UPDATE OF a),"
-            f" o AS (SELECT a.id FROM {acct} a WHERE a.id = ANY(%s) AND a.allow_negative AND NOT a.id = ANY(%s))"
+            f" {shard_sum}, a.owner_type FROM {acct} a"
+            " WHERE a.id = ANY(%s) AND (NOT a.allow_negative OR a.id = ANY(%s))"
+            " ORDER BY a.id FOR NO KEY UPDATE OF a),"
+            f" o AS (SELECT a.id, a.owner_type FROM {acct} a"
+            " WHERE a.id = ANY(%s) AND a.allow_negative AND NOT a.id = ANY(%s))"
             " SELECT (SELECT id FROM t), l.* FROM l"
-            " UNION ALL SELECT (SELECT id FROM t), o.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM o"
+            " UNION ALL SELECT (SELECT id FROM t), o.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, o.owner_type FROM o"
         ),
         "shard_add": (
             f"UPDATE {shard} SET amount = amount + %s WHERE account_id = %s"  # noqa: S608
             f" AND shard = (SELECT %s %% a.balance_shards FROM {acct} a WHERE a.id = %s) RETURNING amount"
         ),
         "accounts_read": (
-            f"SELECT a.id, a.public_id, a.currency, a.status, a.posted_base + {shard_sum}"  # noqa: S608
+            f"SELECT a.id, a.public_id, a.currency, a.status, a.posted_base + {shard_sum}, a.owner_type"  # noqa: S608
             f" FROM {acct} a WHERE a.id IN ({{ids}})"
         ),
         "entries_insert": entries_insert,
@@ -272,14 +277,14 @@ def _sql(vendor: str) -> dict[str, str]:
         # PostgreSQL, one round trip: read the sharded accounts, insert the entries (a sharded
         # account's balance_after from that read), update the locked accounts ({update}).
         "finish": (
-            f"WITH r AS (SELECT a.id, a.public_id, a.currency, a.status, a.posted_base + {shard_sum} AS posted"  # noqa: S608
-            f" FROM {acct} a WHERE a.id = ANY(%s)),"
+            f"WITH r AS (SELECT a.id, a.public_id, a.currency, a.status, a.posted_base + {shard_sum} AS posted,"  # noqa: S608
+            f" a.owner_type FROM {acct} a WHERE a.id = ANY(%s)),"
             " v (transaction_id, account_id, amount, currency, balance_after, created) AS (VALUES {rows}),"
             f" e AS (INSERT INTO {Entry._meta.db_table}"
             " (transaction_id, account_id, amount, currency, balance_after, created)"
             " SELECT v.transaction_id, v.account_id, v.amount, v.currency, COALESCE(v.balance_after, r.posted),"
             " v.created FROM v LEFT JOIN r ON r.id = v.account_id){update}"
-            " SELECT r.id, r.public_id, r.currency, r.status, r.posted FROM r"
+            " SELECT r.id, r.public_id, r.currency, r.status, r.posted, r.owner_type FROM r"
         ),
         "finish_update": (
             f", u AS (UPDATE {acct} SET posted_base = {acct}.posted_base + w.net,"  # noqa: S608
@@ -315,6 +320,7 @@ class _LockedAccount:
     posted_base: Decimal
     pending: Decimal
     shard_sum: Decimal
+    owner_type: str
 
     def __post_init__(self) -> None:
         self.posted_base, self.pending, self.shard_sum = map(
@@ -418,6 +424,20 @@ def _posting_existing(
     return existing
 
 
+def _overdraft_funding_check(
+    *, nets: Mapping[int, Decimal], owners: Mapping[int, str], overdrafts: set[int]
+) -> None:
+    """Refuse a posting whose debited overdraft accounts include one a merchant owns while it
+    credits an account a merchant owns (``accounts.models.overdraft_is_credit``)."""
+    sources = [pk for pk in overdrafts if overdraft_is_credit(owner_type=owners[pk], allow_negative=True)]
+    if sources and any(net > 0 and owners[pk] != OwnerType.PLATFORM for pk, net in nets.items()):
+        raise OverdraftFundingError(
+            "An account that may go negative cannot fund an account a merchant owns;"
+            " fund it with a top-up, a payment or a transfer from a funded account.",
+            param="from_account",
+        )
+
+
 def _post(
     *,
     reference: str,
@@ -474,12 +494,15 @@ def _post(
                 raise NotFoundError("No such ledger account.", param="account")
             txn_pk = rows[0][0]
             locked = {row[1]: _LockedAccount(*row[1:]) for row in rows if row[2] is not None}
+            owners = {row[1]: row[9] for row in rows}
+            overdrafts = {row[1] for row in rows if row[2] is None}
         else:
             # SQLite serializes writers anyway: every debited account is locked and debited on its base.
             cursor.execute(sql["txn_insert"], txn_params)
             row = cursor.fetchone()
             txn_pk = row[0] if row else None
             locked = accounts_lock(debited) if txn_pk is not None else {}
+            owners, overdrafts = {pk: a.owner_type for pk, a in locked.items()}, set()
         if txn_pk is None:
             existing = _posting_existing(reference=reference, kind=kind, nets=nets, merchant_id=merchant_id)
             return PostingResult(transaction=existing, created=False)
@@ -546,13 +569,18 @@ def _post(
             if sharded:
                 cursor.execute(sql["accounts_read"].format(ids=_placeholders(len(sharded))), sharded)
                 read = cursor.fetchall()
-        for pk, account_public_id, currency, status, posted in read:
+        for pk, account_public_id, currency, status, posted, owner_type in read:
+            owners[pk] = owner_type
             _status_check(status, account_public_id)
             if currencies[pk] != currency:
                 raise CurrencyMismatchError(
                     f"Account {account_public_id} holds {currency}, not {currencies[pk]}.", param="currency"
                 )
             balance_after[pk] = _decimal(posted)
+        overdrafts |= {
+            pk for pk, account in locked.items() if account.allow_negative and nets.get(pk, ZERO) < 0
+        }
+        _overdraft_funding_check(nets=nets, owners=owners, overdrafts=overdrafts)
         if not postgresql:
             entries = [(*entry[:4], balance_after[entry[1]], entry[5]) for entry in entries]
             cursor.execute(
@@ -1122,6 +1150,7 @@ _DATABASE_REFUSALS: dict[str, type[PaysysError]] = {
     "PT400": InvalidRequestError,
     "PT402": InsufficientFundsError,
     "PT404": NotFoundError,
+    "PT4OD": OverdraftFundingError,
     "PT409": CurrencyMismatchError,
     "PT410": AccountClosedError,
     "PT412": LivemodeMismatchError,

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from payments.models import BlocklistEntry, Dispute, Payment, PaymentMethod, ProcessorOperation, Refund
+from payments.models import BlocklistEntry, Dispute, Payment, PaymentMethod, ProcessorOperation, Refund, TopUp
 from payments.services import (
     dispute_close,
     dispute_open,
@@ -146,6 +146,27 @@ class DisputeAdmin(ReadOnlyAdmin):
             lambda d: dispute_close(dispute_id=d.public_id, outcome="lost", operator_id=str(request.user.pk)),
             "Lost",
         )
+
+
+@admin.register(TopUp)
+class TopUpAdmin(ReadOnlyAdminMixin, ServiceOnlyAdmin):
+    """Read only: a top-up is its payment's outcome; operators act on the payment."""
+
+    list_display = ("public_id", "merchant", "account", "payment", "amount", "currency", "status", "created")
+    list_filter = ("currency", "payment__status")
+    search_fields = ("public_id", "merchant__public_id", "account__public_id", "payment__public_id")
+    list_select_related = ("merchant", "account", "payment")
+    readonly_fields = (
+        "public_id",
+        "merchant",
+        "account",
+        "payment",
+        "amount",
+        "currency",
+        "metadata",
+        "livemode",
+        "created",
+    )
 
 
 @admin.register(PaymentMethod)

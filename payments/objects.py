@@ -11,7 +11,7 @@ from typing import Any
 
 from moneyed import Money
 
-from payments.models import Dispute, Payment, PaymentMethod, Refund
+from payments.models import Dispute, Payment, PaymentMethod, Refund, TopUp
 from paysys.money import money_to_minor
 
 
@@ -121,4 +121,25 @@ def dispute_object(dispute: Dispute) -> dict[str, Any]:
         "evidence_due_by": _time(dispute.evidence_due_by),
         "created": _time(dispute.created),
         "livemode": dispute.livemode,
+    }
+
+
+def top_up_object(top_up: TopUp) -> dict[str, Any]:
+    """The top-up with its payment's outcome: ``fee`` and ``net`` are what its capture booked."""
+    payment = top_up.payment
+    cur = top_up.currency
+    return {
+        "id": top_up.public_id,
+        "object": "top_up",
+        "account": top_up.account.public_id,
+        "amount": _minor(top_up.amount, cur),
+        "currency": cur.lower(),
+        "fee": _minor(payment.fee, cur),
+        "net": _minor(payment.net, cur),
+        "payment": payment.public_id,
+        "status": top_up.status,
+        "failure_code": top_up.failure_code,
+        "metadata": top_up.metadata,
+        "created": _time(top_up.created),
+        "livemode": top_up.livemode,
     }

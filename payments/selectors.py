@@ -1,4 +1,4 @@
-"""Reads of payments, payment methods, refunds and disputes, always scoped to one tenant: one
+"""Reads of payments, payment methods, refunds, disputes and top-ups, always scoped to one tenant: one
 merchant in one mode (``paysys.tenancy``).
 
 An object of another merchant, or of the same merchant in the other mode, is a
@@ -7,7 +7,7 @@ An object of another merchant, or of the same merchant in the other mode, is a
 
 from django.db.models import QuerySet
 
-from payments.models import Dispute, Payment, PaymentMethod, ProcessorOperation, Refund
+from payments.models import Dispute, Payment, PaymentMethod, ProcessorOperation, Refund, TopUp
 from paysys.errors import NotFoundError
 from paysys.tenancy import Tenant
 
@@ -67,3 +67,17 @@ def processor_operations_pending(*, limit: int) -> list[ProcessorOperation]:
         .select_related("payment")  # its mode picks the processor to ask
         .order_by("pk")[:limit]
     )
+
+
+_TOP_UP_RELATED = ("account", "payment")
+
+
+def top_up_get(*, tenant: Tenant, top_up_id: str) -> TopUp:
+    try:
+        return top_up_list(tenant=tenant).get(public_id=top_up_id)
+    except TopUp.DoesNotExist:
+        raise _missing("top-up", top_up_id, "id") from None
+
+
+def top_up_list(*, tenant: Tenant) -> QuerySet[TopUp]:
+    return tenant.scope(TopUp.objects.all()).select_related(*_TOP_UP_RELATED)

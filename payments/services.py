@@ -65,7 +65,15 @@ from django.db import transaction
 from django.utils import timezone
 from moneyed import Money
 
-from accounts.models import AccountKind, JournalTransaction, LedgerAccount, OwnerType, TransactionKind
+from accounts.errors import OverdraftFundingError
+from accounts.models import (
+    AccountKind,
+    JournalTransaction,
+    LedgerAccount,
+    OwnerType,
+    TransactionKind,
+    overdraft_is_credit,
+)
 from accounts.services import (
     PostingLine,
     accounts_lock,
@@ -82,9 +90,15 @@ from accounts.services import (
 from merchants.models import Merchant
 from merchants.selectors import merchant_fee_terms_get, merchant_get
 from payments.cards import CardData, card_validate
-from payments.models import Dispute, Payment, PaymentMethod, ProcessorOperation, Refund
+from payments.models import Dispute, Payment, PaymentMethod, ProcessorOperation, Refund, TopUp
 from payments.modes import card_mode_check
-from payments.objects import dispute_object, payment_method_object, payment_object, refund_object
+from payments.objects import (
+    dispute_object,
+    payment_method_object,
+    payment_object,
+    refund_object,
+    top_up_object,
+)
 from payments.processor import (
     OperationStatus,
     ProcessorResult,
@@ -127,6 +141,12 @@ OPERATION_SUFFIX_BYTES = 4
 EXPIRE_BATCH = 500
 NOT_SENT_CODE = "processing_error"
 NOT_SENT_MESSAGE = "The processor did not receive the request; nothing was charged."
+# A top-up's events, sent with its payment's final transitions.
+TOP_UP_EVENTS = {
+    Status.SUCCEEDED: "top_up.succeeded",
+    Status.FAILED: "top_up.failed",
+    Status.CANCELED: "top_up.failed",
+}
 
 
 class PaymentsConflictError(ConflictError):
@@ -221,6 +241,16 @@ def _transition(
     )
     for event_type in events:
         _emit(payment, event_type)
+    if payment.credit_account_id and target in TOP_UP_EVENTS:
+        top_up = TopUp.objects.select_related("account").get(payment=payment)
+        top_up.payment = payment
+        event_emit(
+            event_type=TOP_UP_EVENTS[target],
+            merchant_id=payment.merchant.public_id,
+            object_type="top_up",
+            data={"object": top_up_object(top_up)},
+            livemode=payment.livemode,
+        )
     if previous != target:
         metrics.payment_record(status=target)
 
@@ -358,6 +388,12 @@ def _wallet_get(*, tenant: Tenant, account_id: str, currency: str) -> LedgerAcco
             code="currency_mismatch",
             param="source_account",
         )
+    if overdraft_is_credit(owner_type=account.owner_type, allow_negative=account.allow_negative):
+        # Refused before any hold: the capture's posting into the merchant's pending would be.
+        raise OverdraftFundingError(
+            "A wallet that may go negative cannot pay the merchant; fund it with a top-up.",
+            param="source_account",
+        )
     return account
 
 
@@ -379,11 +415,15 @@ def payment_create(
     receipt_email: str = "",
     ip: str = "",
     livemode: bool = False,
+    credit_account: LedgerAccount | None = None,
+    on_created: Callable[[Payment], object] | None = None,
 ) -> Payment:
     """Create and authorize a payment (and capture it when ``capture_method`` is automatic).
 
     Raises ``CardError`` (402, with ``decline_code`` and the failed payment's id) on a decline,
-    after the failed payment is committed.
+    after the failed payment is committed. ``credit_account`` is the account its capture
+    credits instead of the merchant's pending (a top-up's wallet); ``on_created`` runs in the
+    transaction that creates the payment (a top-up records itself there).
     """
     sources = [s for s in (payment_method_id, card, source_account_id) if s]
     if len(sources) != 1:
@@ -441,7 +481,10 @@ def payment_create(
             description=description,
             metadata=dict(metadata or {}),
             livemode=livemode,
+            credit_account=credit_account,
         )
+        if on_created is not None:
+            on_created(payment)
         audit_record(
             event_type="payment.created",
             object_type="payment",
@@ -766,10 +809,10 @@ def _capture_book(payment: Payment, *, captured: Money) -> Callable[[], None]:
             return
         lines = [PostingLine(clearing.pk, -captured), *out_lines]
         if kept.amount > 0:
-            lines.append(PostingLine(pending.pk, kept))
+            lines.append(PostingLine(payment.credit_account_id or pending.pk, kept))
         ledger_post(
             reference=f"capture:{pay}",
-            kind=TransactionKind.CAPTURE,
+            kind=TransactionKind.FUNDING if payment.credit_account_id else TransactionKind.CAPTURE,
             lines=lines,
             metadata={"payment": pay, "fee": str(fee.amount)},
             merchant_id=merchant_id,

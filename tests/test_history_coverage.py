@@ -19,6 +19,7 @@ WITHOUT_HISTORY = {
     "accounts.LedgerVerification": "append-only result of a verify_ledger run",
     "audit.AuditVerification": "append-only count of a verify_audit run",
     "payments.PaymentMethod": "written once at tokenization, never changed",
+    "payments.TopUp": "written once with its payment, never changed: its status is its payment's",
     # Mutable, but their own append-only rows already are their history.
     "accounts.LedgerBalanceShard": "running sum of its entries, each with balance_after",
     "audit.AuditChainHead": "pointer to the last row of its chain: the chain is the history",

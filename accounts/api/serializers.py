@@ -16,7 +16,6 @@ from paysys.api.fields import (
     CurrencyField,
     MetadataField,
     ObjectSerializer,
-    StrictBooleanField,
     StrictIntegerField,
 )
 from paysys.money import money_to_minor
@@ -62,7 +61,6 @@ def _minor(amount, currency: str) -> int:
 
 class AccountCreateInput(serializers.Serializer):
     currency = CurrencyField()
-    allow_negative = StrictBooleanField(default=False)
     metadata = MetadataField()
 
 
@@ -72,7 +70,9 @@ class AccountOutput(ObjectSerializer):
     currency = serializers.SerializerMethodField()
     kind = serializers.CharField(help_text="wallet, or the merchant's own pending, available, reserve")
     status = serializers.ChoiceField(choices=["open", "frozen", "closed"])
-    allow_negative = serializers.BooleanField()
+    allow_negative = serializers.BooleanField(
+        help_text="Whether the account may go below zero: an operator's decision, never set through the API."
+    )
     balance = serializers.SerializerMethodField(help_text="Posted balance, minor units.")
     pending = serializers.SerializerMethodField(help_text="Held by open holds, minor units.")
     available = serializers.SerializerMethodField(help_text="balance - pending, minor units.")

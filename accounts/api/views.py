@@ -72,7 +72,6 @@ class AccountListCreateApi(PaysysApiView):
             merchant_id=self.caller.merchant_id,
             kind=AccountKind.WALLET,
             currency=data["currency"],
-            allow_negative=data["allow_negative"],
             metadata=data["metadata"],
             livemode=self.caller.livemode,
         )

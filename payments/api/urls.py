@@ -1,5 +1,6 @@
 from django.urls import path
 
+from payments.api.top_ups import TopUpDetailApi, TopUpListCreateApi
 from payments.api.views import (
     DisputeDetailApi,
     DisputeEvidenceApi,
@@ -26,4 +27,6 @@ urlpatterns = [
     path("disputes", DisputeListApi.as_view(), name="disputes"),
     path("disputes/<str:dispute_id>", DisputeDetailApi.as_view(), name="dispute-detail"),
     path("disputes/<str:dispute_id>/evidence", DisputeEvidenceApi.as_view(), name="dispute-evidence"),
+    path("top_ups", TopUpListCreateApi.as_view(), name="top-ups"),
+    path("top_ups/<str:top_up_id>", TopUpDetailApi.as_view(), name="top-up-detail"),
 ]

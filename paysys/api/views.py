@@ -24,9 +24,13 @@ from paysys.api.auth import ApiCaller, ApiKeyAuthentication, ApiKeyScopePermissi
 from paysys.api.fields import json_type_errors
 from paysys.api.filters import ListFilterSet, filter_queryset
 from paysys.api.pagination import Page, paginate
-from paysys.errors import NotFoundError
+from paysys.errors import InvalidRequestError, NotFoundError
 from paysys.idempotency.services import HEADER as IDEMPOTENCY_HEADER
 from paysys.idempotency.services import idempotent_run
+
+# Fields the API shows and only operators set (API.md: ``allow_negative`` is shown, never set):
+# naming one in a request body is a 400 naming it (``parse``), not a silently ignored field.
+OPERATOR_ONLY_PARAMS = ("allow_negative",)
 
 
 class PaysysApiView(APIView):
@@ -99,6 +103,13 @@ class PaysysApiView(APIView):
         """Validate the JSON body; a problem is a 400 naming the parameter."""
         if not isinstance(self.request.data, dict):
             raise serializers.ValidationError("The request body must be a JSON object.")
+        for param in OPERATOR_ONLY_PARAMS:
+            if param in self.request.data:
+                raise InvalidRequestError(
+                    f"{param} is an operator's decision and cannot be set through the API.",
+                    code="parameter_not_settable",
+                    param=param,
+                )
         serializer = serializer_class(data=self.request.data, context=self.serializer_context())
         # JSON types first: DRF would turn 0 into "0" or False before any validator sees it.
         errors = json_type_errors(serializer, self.request.data)

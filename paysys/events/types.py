@@ -69,6 +69,13 @@ EVENT_TYPES: dict[str, EventType] = {
     "dispute.closed": EventType("dispute", "A dispute was won or lost (`status`)."),
     "transfer.created": EventType("transfer", "A transfer between your accounts was posted."),
     "transfer.reversed": EventType("transfer", "A transfer was reversed."),
+    "top_up.succeeded": EventType(
+        "top_up", "A top-up's payment was captured: the wallet was credited the top-up's `net`."
+    ),
+    "top_up.failed": EventType(
+        "top_up",
+        "A top-up's payment failed, was voided or expired (`failure_code`); the wallet was not credited.",
+    ),
     "settlement.completed": EventType("settlement", "A settlement of your captured funds completed."),
     "payout.paid": EventType("payout", "A payout arrived."),
     "payout.failed": EventType("payout", "A payout failed."),

@@ -10,7 +10,7 @@ import pytest
 from django.db import OperationalError, connection, connections, transaction
 from moneyed import Money
 
-from accounts.errors import LedgerBusyError
+from accounts.errors import LedgerBusyError, OverdraftFundingError
 from accounts.models import AccountKind, Entry, LedgerAccount, OwnerType
 from accounts.selectors import account_list
 from accounts.services import (
@@ -34,7 +34,8 @@ pytestmark = [
 
 THREADS = 8
 BANK_ACCOUNTS = 50
-BANK_OVERDRAFT_ACCOUNTS = 10
+# Overdraft wallets may receive but never fund another wallet: a few, or they drain the bank.
+BANK_OVERDRAFT_ACCOUNTS = 2
 BANK_TRANSFERS_PER_THREAD = 260  # 8 x 260 = 2,080 transfers
 BANK_OPENING_BALANCE = Decimal("100.00")
 
@@ -90,6 +91,7 @@ def _run_threads(target, n: int = THREADS, timeout: float = 120) -> list[BaseExc
 def test_bank_random_transfers_conserve_money_and_keep_every_invariant(transfer_path):
     wallets = _wallets(BANK_ACCOUNTS, overdraft=BANK_OVERDRAFT_ACCOUNTS, funded=BANK_OPENING_BALANCE)
     ids = [w.public_id for w in wallets]
+    overdraft_ids = {w.public_id for w in wallets if w.allow_negative}
     outcomes: Counter = Counter()
     lock = threading.Lock()
 
@@ -106,6 +108,10 @@ def test_bank_random_transfers_conserve_money_and_keep_every_invariant(transfer_
                 local["posted"] += 1
             except InsufficientFundsError:
                 local["insufficient"] += 1
+            except OverdraftFundingError:
+                # An overdraft wallet never funds another wallet (accounts.models.overdraft_is_credit).
+                assert source in overdraft_ids
+                local["overdraft_refused"] += 1
         with lock:
             outcomes.update(local)
 
@@ -114,7 +120,10 @@ def test_bank_random_transfers_conserve_money_and_keep_every_invariant(transfer_
     elapsed = time.monotonic() - started
 
     assert errors == [], errors[:3]  # no deadlock, busy or other error reached a caller
-    assert outcomes["posted"] + outcomes["insufficient"] == THREADS * BANK_TRANSFERS_PER_THREAD
+    assert outcomes["posted"] + outcomes["insufficient"] + outcomes["overdraft_refused"] == (
+        THREADS * BANK_TRANSFERS_PER_THREAD
+    )
+    assert outcomes["overdraft_refused"] > 0
     assert outcomes["posted"] > THREADS * BANK_TRANSFERS_PER_THREAD // 2
     balances = {a.public_id: a for a in account_list(currency="eur")}
     # Money is conserved exactly: the wallets hold what was funded, and every balance of the
@@ -177,7 +186,7 @@ def test_hot_account_credits_spread_over_shards_and_sum_exactly(transfer_path):
 
 @pytest.mark.timeout(120)
 def test_an_overdraft_clearing_account_debited_by_every_posting_is_not_a_hot_lock():
-    (clearing,) = _wallets(1, overdraft=1)
+    clearing = platform_account_get(kind=AccountKind.CARD_CLEARING, currency="EUR")
     receivers = _wallets(THREADS)
     per_thread = 40
 

@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
+from accounts.models import LedgerAccount
+from accounts.overdraft import account_overdraft_set
 from merchants.models import ApiKey, Merchant
 from merchants.services import merchant_suspend
 from payments.models import Dispute, Payment
@@ -17,6 +19,16 @@ pytestmark = pytest.mark.django_db
 
 def _payment_to_dispute(world):
     return Payment.objects.filter(status="succeeded", disputed=False).order_by("pk").first()
+
+
+def _wallet(world):
+    return LedgerAccount.objects.filter(kind="wallet").order_by("pk").first()
+
+
+def _overdraft_wallet(world):
+    return account_overdraft_set(
+        account_id=_wallet(world).pk, allow_negative=True, reason="setup", operator_id="1"
+    )
 
 
 def _suspended_merchant(world):
@@ -36,6 +48,14 @@ ACTIONS = [
     (Merchant, "close", "merchants.close_merchant", lambda w: w["merchant"], lambda o: o.status),
     (ApiKey, "revoke", "merchants.revoke_apikey", lambda w: w["key"], lambda o: o.revoked_at),
     (ApiKey, "rotate", "merchants.rotate_apikey", lambda w: w["key"], lambda o: o.expires_at),
+    (LedgerAccount, "allow_overdraft", "accounts.set_overdraft", _wallet, lambda o: o.allow_negative),
+    (
+        LedgerAccount,
+        "withdraw_overdraft",
+        "accounts.set_overdraft",
+        _overdraft_wallet,
+        lambda o: o.allow_negative,
+    ),
 ]
 IDS = [f"{model.__name__}.{action}" for model, action, *_ in ACTIONS]
 VIEW_PERMS = [
@@ -43,6 +63,7 @@ VIEW_PERMS = [
     "payments.view_dispute",
     "merchants.view_merchant",
     "merchants.view_apikey",
+    "accounts.view_ledgeraccount",
 ]
 
 

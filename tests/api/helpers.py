@@ -49,3 +49,24 @@ class ApiClient:
             content_type="application/json",
             **self._headers(headers),
         )
+
+
+TOP_UP_CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+
+
+def funded_wallet(api: ApiClient, *, amount: int = 100_000, currency: str = "eur") -> dict:
+    """A customer wallet funded the way money enters one: a card top-up. Returns the wallet as
+    ``GET /v1/accounts/{id}`` shows it; its ``balance`` is the top-up's net."""
+    wallet = api.post("/v1/accounts", {"currency": currency})
+    assert wallet.status_code == 201, wallet.content
+    top_up = api.post(
+        "/v1/top_ups",
+        {
+            "account": wallet.json()["id"],
+            "amount": amount,
+            "currency": currency,
+            "payment_method_data": {"type": "card", "card": TOP_UP_CARD},
+        },
+    )
+    assert top_up.status_code == 201, top_up.content
+    return api.get(f"/v1/accounts/{wallet.json()['id']}").json()

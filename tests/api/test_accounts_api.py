@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import JournalTransaction, LedgerAccount, Transfer
 from accounts.services import account_freeze, ledger_verify
 from paysys.idempotency.models import IdempotencyKey
-from tests.api.helpers import ApiClient, tenant_create
+from tests.api.helpers import ApiClient, funded_wallet, tenant_create
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +59,7 @@ def test_account_list_has_the_merchant_accounts_and_wallets_newest_first(api):
 
 
 def test_transfer_moves_money_and_entries_show_it(api):
-    source, destination = wallet(api, allow_negative=True), wallet(api)
+    source, destination = funded_wallet(api), wallet(api)
     response = api.post(
         "/v1/transfers",
         {
@@ -77,15 +77,18 @@ def test_transfer_moves_money_and_entries_show_it(api):
     assert (transfer["amount"], transfer["currency"], transfer["status"]) == (1050, "eur", "posted")
     assert api.get(f"/v1/accounts/{destination['id']}").json()["balance"] == 1050
     entries = api.get(f"/v1/accounts/{source['id']}/entries").json()["data"]
-    assert [(e["amount"], e["balance_after"], e["type"], e["transaction"]) for e in entries] == [
-        (-1050, -1050, "transfer", transfer["transaction"])
+    funded = source["balance"]
+    assert [(e["amount"], e["balance_after"], e["type"]) for e in entries] == [
+        (-1050, funded - 1050, "transfer"),
+        (funded, funded, "funding"),
     ]
+    assert entries[0]["transaction"] == transfer["transaction"]
     assert entries[0]["id"].startswith("ent_")
     assert api.get(f"/v1/transfers/{transfer['id']}").json() == transfer
 
 
 def test_reverse_books_a_new_transaction_and_keeps_the_original(api):
-    source, destination = wallet(api, allow_negative=True), wallet(api)
+    source, destination = funded_wallet(api), wallet(api)
     transfer = api.post(
         "/v1/transfers",
         {"from_account": source["id"], "to_account": destination["id"], "amount": 500, "currency": "eur"},
@@ -112,7 +115,7 @@ def test_insufficient_funds_is_400_insufficient_funds(api):
 
 
 def test_frozen_account_is_409_account_frozen(api):
-    source, destination = wallet(api, allow_negative=True), wallet(api)
+    source, destination = funded_wallet(api), wallet(api)
     account_freeze(account_id=destination["id"], reason="test")
     response = api.post(
         "/v1/transfers",
@@ -137,7 +140,7 @@ def test_frozen_account_is_409_account_frozen(api):
     ],
 )
 def test_bad_transfer_input_is_400_naming_the_param(api, change, param):
-    source, destination = wallet(api, allow_negative=True), wallet(api)
+    source, destination = funded_wallet(api), wallet(api)
     body = {"from_account": source["id"], "to_account": destination["id"], "amount": 100, "currency": "eur"}
     response = api.post("/v1/transfers", {**body, **change})
     assert response.status_code in (400, 404)
@@ -162,7 +165,7 @@ def test_balance_lists_available_pending_reserved_per_currency(api):
 
 def test_balance_transactions_list_movements_of_the_merchants_own_balance(api, a):
     available = LedgerAccount.objects.get(merchant_id=a.merchant_id, kind="available", livemode=False)
-    funding = wallet(api, allow_negative=True)
+    funding = funded_wallet(api)
     out = api.post(
         "/v1/transfers",
         {"from_account": funding["id"], "to_account": available.public_id, "amount": 700, "currency": "eur"},
@@ -195,7 +198,7 @@ def test_lists_page_with_starting_after_and_filter_by_created(api):
 
 
 def test_entries_page_by_their_derived_ids(api):
-    source, destination = wallet(api, allow_negative=True), wallet(api)
+    source, destination = funded_wallet(api), wallet(api)
     for amount in (1, 2, 3):
         api.post(
             "/v1/transfers",
@@ -215,7 +218,7 @@ def test_entries_page_by_their_derived_ids(api):
 
 
 def test_transfer_post_query_count_is_bounded(api, django_assert_max_num_queries):
-    source, destination = wallet(api, allow_negative=True), wallet(api)
+    source, destination = funded_wallet(api), wallet(api)
     body = {"from_account": source["id"], "to_account": destination["id"], "amount": 100, "currency": "eur"}
     api.post("/v1/transfers", body)
     with django_assert_max_num_queries(30):
@@ -265,15 +268,8 @@ def test_nul_in_a_path_id_is_404_in_a_currency_filter_or_metadata_is_400(api):
     assert api.post("/v1/accounts", {"currency": "eur", "metadata": {"k": "a\x00b"}}).status_code == 400
 
 
-@pytest.mark.parametrize("value", [0, 1, "true", "false", None])
-def test_allow_negative_must_be_a_json_boolean(api, value):
-    response = api.post("/v1/accounts", {"currency": "eur", "allow_negative": value})
-    assert response.status_code == 400
-    assert response.json()["error"]["param"] == "allow_negative"
-
-
 def test_list_reads_run_a_constant_number_of_queries(api, a, django_assert_num_queries):
-    source, destination = wallet(api, allow_negative=True)["id"], wallet(api)["id"]
+    source, destination = funded_wallet(api)["id"], wallet(api)["id"]
     available = LedgerAccount.objects.get(
         merchant_id=a.merchant_id, kind="available", livemode=False
     ).public_id
@@ -320,14 +316,14 @@ def test_a_transfer_the_database_refuses_is_stored_and_replayed_and_writes_nothi
     assert not Transfer.objects.exists() and not JournalTransaction.objects.exists()
     assert ledger_verify().ok
     # The connection is left usable: the next request on it posts.
-    funded = wallet(api, allow_negative=True)
+    funded = funded_wallet(api)
     assert _transfer(api, funded, source, 500, key="funds").status_code == 201
     assert _transfer(api, source, destination, 500, key="refused-then").status_code == 201
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_transfer_joins_the_request_transaction_without_a_savepoint(api):
-    source, destination = wallet(api, allow_negative=True), wallet(api)
+    source, destination = funded_wallet(api), wallet(api)
     with CaptureQueriesContext(connection) as captured:
         assert _transfer(api, source, destination, 100, key="one").status_code == 201
     statements = [q["sql"] for q in captured.captured_queries]

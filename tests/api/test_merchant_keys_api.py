@@ -13,7 +13,7 @@ from paysys.audit.models import AuditEvent
 from paysys.audit.services import audit_idempotency_key_digest
 from paysys.idempotency.models import IdempotencyKey
 from paysys.idempotency.tasks import prune
-from tests.api.helpers import ApiClient, tenant_create
+from tests.api.helpers import ApiClient, funded_wallet, tenant_create
 
 pytestmark = pytest.mark.django_db
 
@@ -49,10 +49,7 @@ def test_rotated_key_works_until_the_overlap_ends(a):
 
 def test_api_writes_are_audited_as_the_key_with_its_idempotency_key(a):
     api = ApiClient(a.secret)
-    response = api.post(
-        "/v1/accounts", {"currency": "eur", "allow_negative": True}, **{"Idempotency-Key": "ik-1"}
-    )
-    source = response.json()["id"]
+    source = funded_wallet(api)["id"]
     destination = api.post("/v1/accounts", {"currency": "eur"}).json()["id"]
     api.post(
         "/v1/transfers",

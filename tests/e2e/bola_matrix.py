@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from tests.e2e.funding import TOP_UP_CARD, funded_wallet, top_up
+
 Factory = Callable[[httpx.Client, dict[str, str]], str]
 
 
@@ -44,8 +46,8 @@ class Case:
 PUBLIC_ROUTES = {"v1/schema/", "v1/docs/", "v1/bench/noop"}
 
 
-def _wallet(client: httpx.Client, ids: dict[str, str], *, allow_negative: bool = False) -> str:
-    response = client.post("/v1/accounts", json={"currency": "eur", "allow_negative": allow_negative})
+def _wallet(client: httpx.Client, ids: dict[str, str]) -> str:
+    response = client.post("/v1/accounts", json={"currency": "eur"})
     response.raise_for_status()
     return response.json()["id"]
 
@@ -85,8 +87,9 @@ def _webhook_endpoint(client: httpx.Client, ids: dict[str, str]) -> str:
 
 FACTORIES: dict[str, Factory] = {
     # ledger
-    "funding": lambda c, ids: _wallet(c, ids, allow_negative=True),
+    "funding": lambda c, ids: funded_wallet(c),
     "account": _wallet,
+    "top_up": lambda c, ids: top_up(c, ids["account"], amount=1000)["id"],
     "transfer": _transfer,
     "transfer_to_reverse": _transfer,
     # events and webhooks
@@ -129,6 +132,21 @@ CASES: list[Case] = [
         200,
         targets=("transfer_to_reverse",),
     ),
+    Case("v1/top_ups", "GET", "/v1/top_ups", 200),
+    Case(
+        "v1/top_ups",
+        "POST",
+        "/v1/top_ups",
+        201,
+        body={
+            "account": "{account}",
+            "amount": 500,
+            "currency": "eur",
+            "payment_method_data": {"type": "card", "card": TOP_UP_CARD},
+        },
+        targets=("account",),
+    ),
+    Case("v1/top_ups/<str:top_up_id>", "GET", "/v1/top_ups/{top_up}", 200, targets=("top_up",)),
     Case("v1/balance", "GET", "/v1/balance", 200),
     Case("v1/balance_transactions", "GET", "/v1/balance_transactions", 200),
     # --- events and webhook endpoints (paysys/events/api) ------------------------------------

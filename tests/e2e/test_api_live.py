@@ -15,6 +15,7 @@ from django.db import connection
 
 from accounts.models import Transfer
 from merchants.services import api_key_revoke
+from tests.e2e.funding import TOP_UP_CARD, funded_wallet
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -39,7 +40,7 @@ def _assert_error_shape(response: httpx.Response, status: int, error_type: str) 
 def test_twenty_concurrent_identical_transfers_make_exactly_one(tenants, http):
     a, _b = tenants
     client = http(a.secret)
-    source, destination = _wallet(client, allow_negative=True), _wallet(client)
+    source, destination = funded_wallet(client), _wallet(client)
     body = {"from_account": source, "to_account": destination, "amount": 2500, "currency": "eur"}
     key = str(uuid.uuid4())
     barrier = threading.Barrier(20)
@@ -67,7 +68,7 @@ def test_twenty_concurrent_identical_transfers_make_exactly_one(tenants, http):
 def test_fifty_sequential_replays_are_byte_identical_and_another_body_is_422(tenants, http):
     a, _b = tenants
     client = http(a.secret)
-    source, destination = _wallet(client, allow_negative=True), _wallet(client)
+    source, destination = funded_wallet(client), _wallet(client)
     body = {"from_account": source, "to_account": destination, "amount": 100, "currency": "eur"}
     headers = {"Idempotency-Key": "replay-me"}
     first = client.post("/v1/transfers", json=body, headers=headers)
@@ -183,7 +184,7 @@ def test_no_secret_key_in_the_database_or_the_logs(tenants, http, settings):
         logger.setLevel(logging.DEBUG)
     try:
         client = http(a.secret)
-        source, destination = _wallet(client, allow_negative=True), _wallet(client)
+        source, destination = funded_wallet(client), _wallet(client)
         client.post(
             "/v1/transfers",
             json={"from_account": source, "to_account": destination, "amount": 5, "currency": "eur"},
@@ -208,4 +209,6 @@ def test_no_secret_key_in_the_database_or_the_logs(tenants, http, settings):
         assert secret not in logs
         assert secret[len("sk_test_") :] not in text
         assert secret[len("sk_test_") :] not in logs
+    # The top-up that funded the wallet carried a card number: it is in neither.
+    assert TOP_UP_CARD["number"] not in text and TOP_UP_CARD["number"] not in logs
     json.dumps(logs)

@@ -18,6 +18,7 @@ from django.db import connection
 from accounts.models import LedgerAccount, Transfer
 from paysys import crypto
 from paysys.idempotency.models import IdempotencyKey
+from tests.e2e.funding import funded_wallet
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -136,7 +137,7 @@ def _wait_for_no_lock_waiter(timeout: float = 30) -> None:
 def test_request_killed_mid_way_completes_exactly_once_on_retry(tenants, http, held_at):
     a, _b = tenants
     client = http(a.secret)
-    source = client.post("/v1/accounts", json={"currency": "eur", "allow_negative": True}).json()["id"]
+    source = funded_wallet(client)
     destination = client.post("/v1/accounts", json={"currency": "eur"}).json()["id"]
     body = {"from_account": source, "to_account": destination, "amount": 4200, "currency": "eur"}
     headers = {"Authorization": f"Bearer {a.secret}", "Idempotency-Key": "killed-once"}

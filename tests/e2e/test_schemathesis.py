@@ -6,7 +6,7 @@ requests from it in both modes, valid and invalid (``--mode all``), runs every p
 any response the schema does not describe: a 5xx, an undocumented status, a body or header that
 does not match, a schema-valid request rejected or an invalid one accepted, a resource still
 there after its DELETE, a request accepted without its key. Real objects exist before the run
-(wallets, a transfer and its event, payments in each state, a refund, a dispute, a webhook
+(wallets, a card top-up, a transfer and its event, payments in each state, a refund, a dispute, a webhook
 endpoint) and their ids are given to schemathesis, so ``/v1/payments/{payment_id}/capture``
 and friends are exercised on something real, not only 404s.
 
@@ -36,9 +36,11 @@ import pytest
 from moneyed import Money
 
 from accounts.models import AccountKind, OwnerType
-from accounts.services import PostingLine, account_open, ledger_post, platform_account_get, transfer_create
+from accounts.services import account_open, transfer_create
+from merchants.models import Merchant
 from payments.models import Dispute
 from payments.services import dispute_open
+from payments.top_ups import top_up_create
 from paysys.events.models import Event
 from tests.api.helpers import tenant_create
 
@@ -56,6 +58,8 @@ BUSINESS_RULE_OPERATIONS = {
     "POST /v1/payments": "card, one source",
     # both accounts the merchant's and in the transfer's currency; their funds suffice
     "POST /v1/transfers": "accounts and funds",
+    # the above (one card source); the wallet the merchant's and in the top-up's currency
+    "POST /v1/top_ups": "card, one source, the wallet",
     # at most what was captured and not yet refunded (400 amount_too_large)
     "POST /v1/refunds": "amount_too_large",
     "POST /v1/payments/{payment_id}/capture": "amount_too_large",
@@ -91,14 +95,12 @@ def _objects_for(merchant_id: str, api: httpx.Client) -> dict[str, str]:
         )
         for _ in range(2)
     ]
-    funding = platform_account_get(kind=AccountKind.WALLET_FUNDING, currency="EUR")
-    ledger_post(
-        reference=f"schemathesis-funding:{wallets[0].public_id}",
-        kind="funding",
-        lines=[
-            PostingLine(account_id=funding.pk, amount=Money(Decimal("-1000.00"), "EUR")),
-            PostingLine(account_id=wallets[0].pk, amount=Money(Decimal("1000.00"), "EUR")),
-        ],
+    # Funded as money enters a wallet: a card top-up.
+    top_up = top_up_create(
+        merchant=Merchant.objects.get(public_id=merchant_id),
+        account_id=wallets[0].public_id,
+        amount=Money(Decimal("1000.00"), "EUR"),
+        card={"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"},
     )
     transfer = transfer_create(
         merchant_id=merchant_id,
@@ -124,6 +126,7 @@ def _objects_for(merchant_id: str, api: httpx.Client) -> dict[str, str]:
         "refund_id": created("/v1/refunds", {"payment": captured, "amount": 100}),
         "dispute_id": Dispute.objects.get(payment__public_id=disputed).public_id,
         "endpoint_id": created("/v1/webhook_endpoints", {"url": WEBHOOK_URL, "enabled_events": ["*"]}),
+        "top_up_id": top_up.public_id,
     }
     event = Event.objects.filter(merchant_id=merchant_id).order_by("-pk").first()
     if event is not None:

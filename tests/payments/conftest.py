@@ -5,9 +5,10 @@ from django.core.cache import cache
 from moneyed import Money
 
 from accounts.models import AccountKind, OwnerType
-from accounts.services import PostingLine, account_open, ledger_post, ledger_verify, platform_account_get
+from accounts.services import account_open, ledger_verify
 from merchants.services import merchant_activate, merchant_onboard
 from payments.processor import breaker
+from payments.top_ups import top_up_create
 
 SUCCESS = "4242424242424242"
 
@@ -50,22 +51,18 @@ def merchant(merchant_factory):
 
 
 def wallet_for(merchant, *, amount: Decimal, currency: str = "EUR"):
-    """A customer wallet of ``merchant`` funded with ``amount`` from the platform's funding account."""
+    """A customer wallet of ``merchant`` funded as money enters one: a card top-up of ``amount``.
+    It holds the top-up's net: ``amount`` less the merchant's fee for a payment."""
     wallet = account_open(
         owner_type=OwnerType.CUSTOMER,
         merchant_id=merchant.public_id,
         kind=AccountKind.WALLET,
         currency=currency,
     )
-    source = platform_account_get(kind=AccountKind.WALLET_FUNDING, currency=currency)
-    ledger_post(
-        reference=f"fund:{wallet.public_id}",
-        kind="funding",
-        lines=[
-            PostingLine(account_id=source.pk, amount=Money(-amount, currency)),
-            PostingLine(account_id=wallet.pk, amount=Money(amount, currency)),
-        ],
+    top_up = top_up_create(
+        merchant=merchant, account_id=wallet.public_id, amount=Money(amount, currency), card=card()
     )
+    assert top_up.status == "succeeded"
     return wallet
 
 

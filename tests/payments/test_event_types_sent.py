@@ -1,5 +1,5 @@
 """Every event type the money flows send is documented: the flows below walk each path that emits
-an event (success, decline, challenge, review, lost operations, refunds, disputes, transfers) and
+an event (success, decline, challenge, review, lost operations, refunds, disputes, transfers, top-ups) and
 every type they leave in the outbox must be in ``paysys.events.types.EVENT_TYPES``, the list the
 docs and the OpenAPI schema use."""
 
@@ -26,6 +26,7 @@ from payments.services import (
     payments_resolve_processing,
     refund_create,
 )
+from payments.top_ups import top_up_create
 from paysys.errors import CardError
 from paysys.events.models import Event
 from paysys.events.services import event_emit
@@ -89,6 +90,10 @@ def _run_every_flow(merchant, settings) -> None:
         owner_type=OwnerType.CUSTOMER, merchant_id=merchant.public_id, kind=AccountKind.WALLET, currency="EUR"
     )
     payment_create(merchant=merchant, amount=eur("5.00"), source_account_id=wallet.public_id)
+    with contextlib.suppress(CardError):  # wallet_for's top-up succeeded; this one is declined
+        top_up_create(
+            merchant=merchant, account_id=other.public_id, amount=eur("5.00"), card=card("4000000000000002")
+        )
     transfer = transfer_create(
         merchant_id=merchant.public_id, from_account_id=wallet.pk, to_account_id=other.pk, amount=eur("5.00")
     )

@@ -137,17 +137,18 @@ def test_saved_payment_method_is_reusable(merchant):
 
 def test_wallet_payment_holds_then_captures_into_pending(merchant):
     wallet = wallet_for(merchant, amount=Decimal("100.00"))
+    funded = account_balance_get(account_id=wallet.pk).posted.amount  # the top-up's net
     payment = payment_create(
         merchant=merchant, amount=eur("40.00"), source_account_id=wallet.public_id, capture_method="manual"
     )
     assert payment.status == "requires_capture"
-    assert account_balance_get(account_id=wallet.pk).available.amount == Decimal("60.00")
+    assert account_balance_get(account_id=wallet.pk).available.amount == funded - Decimal("40.00")
     captured = payment_capture(payment=payment, amount=eur("30.00"))
     assert captured.status == "succeeded"
     wallet_balance = account_balance_get(account_id=wallet.pk)
     assert (wallet_balance.posted.amount, wallet_balance.available.amount) == (
-        Decimal("70.00"),
-        Decimal("70.00"),
+        funded - Decimal("30.00"),
+        funded - Decimal("30.00"),
     )
     assert balance(merchant, AccountKind.PENDING) == Decimal("30.00") - captured.fee
     assert_ledger_ok()
@@ -155,11 +156,13 @@ def test_wallet_payment_holds_then_captures_into_pending(merchant):
 
 def test_wallet_payment_cancel_releases_the_hold(merchant):
     wallet = wallet_for(merchant, amount=Decimal("10.00"))
+    funded = account_balance_get(account_id=wallet.pk).available.amount
     payment = payment_create(
-        merchant=merchant, amount=eur("10.00"), source_account_id=wallet.public_id, capture_method="manual"
+        merchant=merchant, amount=eur("9.00"), source_account_id=wallet.public_id, capture_method="manual"
     )
+    assert account_balance_get(account_id=wallet.pk).available.amount == funded - Decimal("9.00")
     payment_cancel(payment=payment)
-    assert account_balance_get(account_id=wallet.pk).available.amount == Decimal("10.00")
+    assert account_balance_get(account_id=wallet.pk).available.amount == funded
 
 
 def test_split_payment_books_transfers_to_connected_merchants(merchant_factory):
