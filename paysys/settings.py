@@ -358,6 +358,13 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["paysys.api.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "paysys.api.errors.exception_handler",
+    # Deny by default: a view that names no authentication or permission needs an API key; a
+    # public endpoint (the schema, its docs, the bench floor) opts out on its own route.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["paysys.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "paysys.api.auth.ApiKeyScopePermission",
+    ],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": ["paysys.api.throttling.ApiKeyRateThrottle"],
 }

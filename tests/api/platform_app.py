@@ -7,6 +7,8 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.urls import path
 from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from paysys.api.auth import ApiCaller
 from paysys.api.fields import MetadataField, StrictIntegerField
@@ -94,6 +96,17 @@ class GroupOutput(serializers.Serializer):
     name = serializers.CharField()
 
 
+class BareApi(APIView):
+    """A view that names no authentication or permission: DRF's defaults decide."""
+
+    def get(self, request):
+        return Response({"object": "bare", "merchant": request.user.merchant_id})
+
+    def post(self, request):
+        return Response({"object": "bare"})
+
+
 urlpatterns = [
     path("v1/groups", GroupCreateApi.as_view()),
+    path("v1/bare", BareApi.as_view()),
 ]

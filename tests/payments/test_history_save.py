@@ -6,12 +6,13 @@ from django.test import RequestFactory
 from moneyed import Money
 from simple_history.models import HistoricalRecords
 
-from payments.models import Payment
+from payments.models import Payment, PaymentMethod
 from payments.services import payment_create
 from paysys.audit.context import ACTOR_OPERATOR, actor_scope
 from paysys.audit.history import save_with_history
 from paysys.correlation import correlation_scope
 from tests.payments.conftest import card
+from tests.row_parity import row_differences, row_fields
 
 _STAMP = {"history_id", "history_date"}
 
@@ -80,3 +81,30 @@ def test_one_statement_on_postgresql(merchant, django_assert_num_queries):
     payment.description = "counted"
     with django_assert_num_queries(1 if connection.vendor == "postgresql" else 2):
         save_with_history(payment)
+
+
+def test_every_field_of_the_row_and_its_history_is_written_as_save_writes_it(merchant):
+    """The same change to two like payments, one saved by ``save()``, one by
+    ``save_with_history``: every concrete field of both rows and of their newest history rows
+    compares (tests/row_parity.py)."""
+    by_save, by_fast = (
+        payment_create(merchant=merchant, amount=Money("10.00", "EUR"), card=card()) for _ in "ab"
+    )
+    names = {}
+    for name, payment in (("<payment>", by_save), ("<payment>", by_fast)):
+        names[payment.public_id] = name
+        names[(PaymentMethod, payment.payment_method_id)] = "<card>"
+        names[payment.processor_authorization] = "<authorization>"
+    with correlation_scope("cor_parity"):
+        _changed(by_save, "same")
+        by_save.save()
+        _changed(by_fast, "same")
+        save_with_history(by_fast)
+    rows = [
+        (row_fields(payment, names), row_fields(payment.history.order_by("-history_id").first(), names))
+        for payment in (by_save, by_fast)
+    ]
+    assert row_differences(rows[0][0], rows[1][0]) == {}
+    assert row_differences(rows[0][1], rows[1][1]) == {}
+    assert rows[1][0]["description"] == "'changed same'"
+    assert rows[1][1]["history_change_reason"].endswith("cor_parity'")
