@@ -1,6 +1,7 @@
 import pytest
 
 from tests.api import platform_app
+from tests.api.helpers import ApiClient, tenant_create
 
 
 @pytest.fixture
@@ -13,3 +14,16 @@ def platform_api(settings):
     platform_app.gate["entered"].clear()
     platform_app.gate["release"].clear()
     return platform_app
+
+
+@pytest.fixture
+def a():
+    """A merchant with a test key (merchant "Alpha")."""
+    return tenant_create("Alpha")
+
+
+@pytest.fixture
+def api(a, settings):
+    """An API client with Alpha's key and no rate limit."""
+    settings.PAYSYS_RATE_LIMIT_ENABLED = False
+    return ApiClient(a.secret)

@@ -7,20 +7,9 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import JournalTransaction, LedgerAccount, Transfer
 from accounts.services import account_freeze, ledger_verify
 from paysys.idempotency.models import IdempotencyKey
-from tests.api.helpers import ApiClient, funded_wallet, tenant_create
+from tests.api.helpers import ApiClient, funded_wallet
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def a():
-    return tenant_create("Alpha")
-
-
-@pytest.fixture
-def api(a, settings):
-    settings.PAYSYS_RATE_LIMIT_ENABLED = False
-    return ApiClient(a.secret)
 
 
 def wallet(api, **extra):

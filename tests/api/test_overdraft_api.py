@@ -8,20 +8,8 @@ from accounts.overdraft import account_overdraft_set
 from accounts.selectors import account_get
 from payments.models import Payment
 from tests.accounts.conftest import transfer_path  # noqa: F401  (both transfer implementations)
-from tests.api.helpers import ApiClient, tenant_create
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def a():
-    return tenant_create("Alpha")
-
-
-@pytest.fixture
-def api(a, settings):
-    settings.PAYSYS_RATE_LIMIT_ENABLED = False
-    return ApiClient(a.secret)
 
 
 @pytest.fixture
