@@ -41,7 +41,7 @@ BLOCKLIST_POINTS = 100
 CARD_VELOCITY_POINTS = 80
 IP_VELOCITY_POINTS = 40
 MAX_SCORE = 100
-_VELOCITY_KEY = "paysys:risk:velocity:{merchant}:{kind}:{value}:{window}"
+_VELOCITY_KEY = "paysys:risk:velocity:{merchant}:{mode}:{kind}:{value}:{window}"
 # Each pair through the (kind, value) unique index; a signal that is absent is passed as "".
 _BLOCKLISTED = CompiledQuery(
     lambda fingerprint, ip, email: BlocklistEntry.objects.filter(
@@ -116,11 +116,16 @@ def risk_limits_check(*, merchant: Merchant, amount: Money, livemode: bool = Fal
         )
 
 
-def _velocity_count(merchant_id: str, kind: str, value: str) -> int:
-    """Count one attempt in the current window: two cache round trips, the window's first or not."""
+def _velocity_count(merchant_id: str, livemode: bool, kind: str, value: str) -> int:
+    """Count one attempt in the current window of the merchant's mode: two cache round trips, the
+    window's first or not. Test traffic never counts against live payments, nor the reverse."""
     window = int(settings.PAYSYS_RISK_VELOCITY_WINDOW_S)
     key = _VELOCITY_KEY.format(
-        merchant=merchant_id, kind=kind, value=value, window=int(time.time()) // window
+        merchant=merchant_id,
+        mode="live" if livemode else "test",
+        kind=kind,
+        value=value,
+        window=int(time.time()) // window,
     )
     for _ in range(2):
         try:
@@ -139,15 +144,17 @@ def risk_blocklisted(*, signals: RiskSignals) -> list[str]:
     return sorted(f"blocklisted_{row.kind}" for row in rows if row.value)
 
 
-def risk_assess(*, merchant_id: str, signals: RiskSignals, network_score: int = 0) -> RiskAssessment:
+def risk_assess(
+    *, merchant_id: str, livemode: bool, signals: RiskSignals, network_score: int = 0
+) -> RiskAssessment:
     """Score an attempt; counts it in the velocity windows as a side effect (an attempt is an attempt)."""
     assessment = RiskAssessment()
     for reason in risk_blocklisted(signals=signals):
         assessment.add(BLOCKLIST_POINTS, reason)
     card_max, ip_max = settings.PAYSYS_RISK_VELOCITY_CARD_MAX, settings.PAYSYS_RISK_VELOCITY_IP_MAX
-    if signals.fingerprint and _velocity_count(merchant_id, "card", signals.fingerprint) > card_max:
+    if signals.fingerprint and _velocity_count(merchant_id, livemode, "card", signals.fingerprint) > card_max:
         assessment.add(CARD_VELOCITY_POINTS, "card_velocity")
-    if signals.ip and _velocity_count(merchant_id, "ip", signals.ip) > ip_max:
+    if signals.ip and _velocity_count(merchant_id, livemode, "ip", signals.ip) > ip_max:
         assessment.add(IP_VELOCITY_POINTS, "ip_velocity")
     if network_score:
         assessment.add(network_score, "network_score")

@@ -491,6 +491,7 @@ def payment_create(
     fingerprint = card_data.fingerprint if card_data else (pm.fingerprint if pm else "")
     assessment = risk_assess(
         merchant_id=merchant.public_id,
+        livemode=livemode,
         signals=RiskSignals(fingerprint=fingerprint, ip=ip, email=receipt_email),
     )
 

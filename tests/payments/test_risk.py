@@ -51,10 +51,24 @@ def test_ip_velocity_is_counted_per_merchant(merchant_factory, settings):
     settings.PAYSYS_RISK_VELOCITY_IP_MAX = 1
     settings.PAYSYS_RISK_VELOCITY_CARD_MAX = 100
     one, other = merchant_factory(), merchant_factory()
-    assert risk_assess(merchant_id=one.public_id, signals=RiskSignals(ip="192.0.2.1")).score == 0
-    assert risk_assess(merchant_id=other.public_id, signals=RiskSignals(ip="192.0.2.1")).score == 0
-    second = risk_assess(merchant_id=one.public_id, signals=RiskSignals(ip="192.0.2.1"))
+    ip = RiskSignals(ip="192.0.2.1")
+    assert risk_assess(merchant_id=one.public_id, livemode=False, signals=ip).score == 0
+    assert risk_assess(merchant_id=other.public_id, livemode=False, signals=ip).score == 0
+    second = risk_assess(merchant_id=one.public_id, livemode=False, signals=ip)
     assert second.reasons == ["ip_velocity"] and not second.needs_review
+
+
+def test_velocity_is_counted_per_mode(merchant, settings):
+    """A burst of test-mode attempts does not push the merchant's live payments into review."""
+    settings.PAYSYS_RISK_VELOCITY_IP_MAX = 1
+    settings.PAYSYS_RISK_VELOCITY_CARD_MAX = 1
+    signals = RiskSignals(ip="192.0.2.9", fingerprint="fp-modes")
+    for _ in range(3):
+        risk_assess(merchant_id=merchant.public_id, livemode=False, signals=signals)
+    live = risk_assess(merchant_id=merchant.public_id, livemode=True, signals=signals)
+    assert live.score == 0 and live.reasons == []
+    again = risk_assess(merchant_id=merchant.public_id, livemode=True, signals=signals)
+    assert sorted(again.reasons) == ["card_velocity", "ip_velocity"]
 
 
 def test_concurrent_attempts_in_a_new_window_are_each_counted_once(settings):
@@ -65,7 +79,7 @@ def test_concurrent_attempts_in_a_new_window_are_each_counted_once(settings):
 
     def attempts(_: int) -> list[int]:
         barrier.wait()
-        return [_velocity_count("mer_race", "card", "fp-race") for _ in range(per_thread)]
+        return [_velocity_count("mer_race", False, "card", "fp-race") for _ in range(per_thread)]
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
         seen = [count for counts in pool.map(attempts, range(threads)) for count in counts]
