@@ -45,8 +45,7 @@ def accounts_with_balances(queryset: QuerySet[LedgerAccount] | None = None) -> Q
         .values("total")
     )
     queryset = LedgerAccount.objects.all() if queryset is None else queryset
-    # Round to the stored 3 places: a no-op on PostgreSQL's NUMERIC, while SQLite (the embedded
-    # mode) sums in floats and hands computed values back unquantized.
+    # Round to the stored 3 places: a no-op on PostgreSQL's NUMERIC(19, 3).
     return queryset.annotate(
         posted=Round(
             F("posted_base") + Coalesce(Subquery(shard_sum, output_field=_amount_field()), Value(ZERO)),

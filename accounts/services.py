@@ -62,9 +62,8 @@ it can (ids, timestamps, the audit row's canonical text, the event payload) and 
 function's refusals (SQLSTATE class ``PT``) into the same errors as the Python steps. Called with
 no transaction open, that one statement is the transaction; in a manual transaction (an API
 request's) it joins it without a savepoint, and a refusal leaves that transaction for its owner
-to roll back. The Python steps remain the path on
-SQLite (``LEDGER_TRANSFER_IN_DATABASE`` turns the function off on PostgreSQL too), and the tests
-run both and compare the rows they write.
+to roll back. ``LEDGER_TRANSFER_IN_DATABASE`` turns the function off: the Python steps then
+run instead, and the tests run both paths and compare the rows they write.
 
 Transactions and retries
 ------------------------
@@ -227,30 +226,23 @@ def ledger_atomic(fn: Callable[P, R]) -> Callable[P, R]:
 
 # Table names come from the models and every value is a bound parameter, hence the S608 waivers.
 @functools.cache
-def _sql(vendor: str) -> dict[str, str]:
+def _sql() -> dict[str, str]:
     acct = LedgerAccount._meta.db_table
     shard = LedgerBalanceShard._meta.db_table
     txn = JournalTransaction._meta.db_table
     shard_sum = f"COALESCE((SELECT SUM(s.amount) FROM {shard} s WHERE s.account_id = a.id), 0)"  # noqa: S608
-    lock = " FOR NO KEY UPDATE OF a" if vendor == "postgresql" else ""
-    json_param = "%s::jsonb" if vendor == "postgresql" else "%s"
     txn_insert = (
         f"INSERT INTO {txn} (public_id, kind, reference, description, metadata, merchant_id, reverses_id, created)"  # noqa: S608
-        f" VALUES (%s, %s, %s, %s, {json_param}, %s, %s, %s) ON CONFLICT (reference) DO NOTHING RETURNING id"
+        " VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s) ON CONFLICT (reference) DO NOTHING RETURNING id"
     )
     # {ids} is a list of placeholders; rows come locked in ascending id order.
     accounts_lock = (
         f"SELECT a.id, a.public_id, a.currency, a.status, a.allow_negative, a.posted_base, a.pending, {shard_sum},"  # noqa: S608
-        f" a.owner_type FROM {acct} a WHERE a.id IN ({{ids}}) ORDER BY a.id{lock}"
-    )
-    entries_insert = (
-        f"INSERT INTO {Entry._meta.db_table} (transaction_id, account_id, amount, currency, balance_after, created)"  # noqa: S608
-        " VALUES {rows}"
+        f" a.owner_type FROM {acct} a WHERE a.id IN ({{ids}}) ORDER BY a.id FOR NO KEY UPDATE OF a"
     )
     return {
-        "txn_insert": txn_insert,
         "accounts_lock": accounts_lock,
-        # PostgreSQL, one round trip: insert the transaction row; lock the debited accounts
+        # One round trip: insert the transaction row; lock the debited accounts
         # without overdraft and those whose holds change (ascending id); list the debited
         # overdraft accounts unlocked (their debit goes to a shard), their columns NULL but the
         # owner type.
@@ -269,13 +261,8 @@ def _sql(vendor: str) -> dict[str, str]:
             f"UPDATE {shard} SET amount = amount + %s WHERE account_id = %s"  # noqa: S608
             f" AND shard = (SELECT %s %% a.balance_shards FROM {acct} a WHERE a.id = %s) RETURNING amount"
         ),
-        "accounts_read": (
-            f"SELECT a.id, a.public_id, a.currency, a.status, a.posted_base + {shard_sum}, a.owner_type"  # noqa: S608
-            f" FROM {acct} a WHERE a.id IN ({{ids}})"
-        ),
-        "entries_insert": entries_insert,
         "account_update": f"UPDATE {acct} SET posted_base = posted_base + %s, pending = pending + %s WHERE id = %s",  # noqa: S608
-        # PostgreSQL, one round trip: read the sharded accounts, insert the entries (a sharded
+        # One round trip: read the sharded accounts, insert the entries (a sharded
         # account's balance_after from that read), update the locked accounts ({update}).
         "finish": (
             f"WITH r AS (SELECT a.id, a.public_id, a.currency, a.status, a.posted_base + {shard_sum} AS posted,"  # noqa: S608
@@ -303,14 +290,6 @@ def _placeholders(n: int) -> str:
     return ", ".join(["%s"] * n)
 
 
-AMOUNT_QUANTUM = Decimal("0.001")
-
-
-def _decimal(value: object) -> Decimal:
-    """A raw SQL amount as a Decimal (SQLite hands back floats; PostgreSQL already Decimals)."""
-    return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(AMOUNT_QUANTUM)
-
-
 @dataclass
 class _LockedAccount:
     pk: int
@@ -323,11 +302,6 @@ class _LockedAccount:
     shard_sum: Decimal
     owner_type: str
 
-    def __post_init__(self) -> None:
-        self.posted_base, self.pending, self.shard_sum = map(
-            _decimal, (self.posted_base, self.pending, self.shard_sum)
-        )
-
 
 def accounts_lock(account_pks: Sequence[int]) -> dict[int, _LockedAccount]:
     """Lock accounts ``FOR NO KEY UPDATE`` in ascending id order; raise NotFoundError if one is missing."""
@@ -335,7 +309,7 @@ def accounts_lock(account_pks: Sequence[int]) -> dict[int, _LockedAccount]:
     if not pks:
         return {}
     with connection.cursor() as cursor:
-        cursor.execute(_sql(connection.vendor)["accounts_lock"].format(ids=_placeholders(len(pks))), pks)
+        cursor.execute(_sql()["accounts_lock"].format(ids=_placeholders(len(pks))), pks)
         rows = cursor.fetchall()
     locked = {row[0]: _LockedAccount(*row) for row in rows}
     if len(locked) != len(pks):
@@ -466,12 +440,11 @@ def _post(
     nets = {pks[key]: amount for key, amount in raw_nets.items()}
     currencies = {pks[key]: code for key, code in currencies_by_id.items() if key in raw_nets}
     pending_deltas = dict(pending_deltas or {})
-    sql = _sql(connection.vendor)
+    sql = _sql()
     now = timezone.now()
     metadata = dict(metadata or {})
     public_id = new_transaction_id()
 
-    postgresql = connection.vendor == "postgresql"
     txn_params = [
         public_id,
         kind,
@@ -484,26 +457,18 @@ def _post(
     ]
     debited = sorted({pk for pk, net in nets.items() if net < 0} | set(pending_deltas))
     with connection.cursor() as cursor:
-        if postgresql:
-            held = sorted(pending_deltas)
-            cursor.execute(
-                sql["txn_insert_and_lock"].format(ids=_placeholders(len(debited))),
-                [*txn_params, debited, held, debited, held],
-            )
-            rows = cursor.fetchall()
-            if len(rows) != len(debited):
-                raise NotFoundError("No such ledger account.", param="account")
-            txn_pk = rows[0][0]
-            locked = {row[1]: _LockedAccount(*row[1:]) for row in rows if row[2] is not None}
-            owners = {row[1]: row[9] for row in rows}
-            overdrafts = {row[1] for row in rows if row[2] is None}
-        else:
-            # SQLite serializes writers anyway: every debited account is locked and debited on its base.
-            cursor.execute(sql["txn_insert"], txn_params)
-            row = cursor.fetchone()
-            txn_pk = row[0] if row else None
-            locked = accounts_lock(debited) if txn_pk is not None else {}
-            owners, overdrafts = {pk: a.owner_type for pk, a in locked.items()}, set()
+        held = sorted(pending_deltas)
+        cursor.execute(
+            sql["txn_insert_and_lock"].format(ids=_placeholders(len(debited))),
+            [*txn_params, debited, held, debited, held],
+        )
+        rows = cursor.fetchall()
+        if len(rows) != len(debited):
+            raise NotFoundError("No such ledger account.", param="account")
+        txn_pk = rows[0][0]
+        locked = {row[1]: _LockedAccount(*row[1:]) for row in rows if row[2] is not None}
+        owners = {row[1]: row[9] for row in rows}
+        overdrafts = {row[1] for row in rows if row[2] is None}
         if txn_pk is None:
             existing = _posting_existing(reference=reference, kind=kind, nets=nets, merchant_id=merchant_id)
             return PostingResult(transaction=existing, created=False)
@@ -536,40 +501,32 @@ def _post(
         updates = [(pk, nets.get(pk, ZERO), pending_deltas.get(pk, ZERO)) for pk in locked]
         updates = [update for update in updates if update[1] or update[2]]
         # balance_after of the sharded accounts comes from the read that follows their shard
-        # locks (None here: filled in by the database on PostgreSQL, from the read on SQLite).
+        # locks (None here: the database fills it in).
         entries = [(txn_pk, pk, nets[pk], currencies[pk], balance_after.get(pk), now) for pk in sorted(nets)]
-        if postgresql:
-            # One statement after the shard locks: it reads the sharded accounts (seeing any
-            # freeze that committed meanwhile), inserts the entries and updates the locked
-            # accounts. A refused status raises below and the whole transaction rolls back.
-            try:
-                cursor.execute(
-                    sql["finish"].format(
-                        rows=", ".join([ENTRY_VALUES_ROW] * len(entries)),
-                        update=sql["finish_update"].format(
-                            values=", ".join([UPDATE_VALUES_ROW] * len(updates))
-                        )
-                        if updates
-                        else "",
-                    ),
-                    [
-                        sharded,
-                        *(value for entry in entries for value in entry),
-                        *(v for u in updates for v in u),
-                    ],
-                )
-            except DatabaseError as exc:
-                # The entries' triggers refuse a posting that mixes test and live accounts.
-                refusal = _database_refusal(exc)
-                if refusal is None:
-                    raise
-                raise refusal from None
-            read = cursor.fetchall()
-        else:
-            read = []
-            if sharded:
-                cursor.execute(sql["accounts_read"].format(ids=_placeholders(len(sharded))), sharded)
-                read = cursor.fetchall()
+        # One statement after the shard locks: it reads the sharded accounts (seeing any
+        # freeze that committed meanwhile), inserts the entries and updates the locked
+        # accounts. A refused status raises below and the whole transaction rolls back.
+        try:
+            cursor.execute(
+                sql["finish"].format(
+                    rows=", ".join([ENTRY_VALUES_ROW] * len(entries)),
+                    update=sql["finish_update"].format(values=", ".join([UPDATE_VALUES_ROW] * len(updates)))
+                    if updates
+                    else "",
+                ),
+                [
+                    sharded,
+                    *(value for entry in entries for value in entry),
+                    *(v for u in updates for v in u),
+                ],
+            )
+        except DatabaseError as exc:
+            # The entries' triggers refuse a posting that mixes test and live accounts.
+            refusal = _database_refusal(exc)
+            if refusal is None:
+                raise
+            raise refusal from None
+        read = cursor.fetchall()
         for pk, account_public_id, currency, status, posted, owner_type in read:
             owners[pk] = owner_type
             _status_check(status, account_public_id)
@@ -577,19 +534,11 @@ def _post(
                 raise CurrencyMismatchError(
                     f"Account {account_public_id} holds {currency}, not {currencies[pk]}.", param="currency"
                 )
-            balance_after[pk] = _decimal(posted)
+            balance_after[pk] = posted
         overdrafts |= {
             pk for pk, account in locked.items() if account.allow_negative and nets.get(pk, ZERO) < 0
         }
         _overdraft_funding_check(nets=nets, owners=owners, overdrafts=overdrafts)
-        if not postgresql:
-            entries = [(*entry[:4], balance_after[entry[1]], entry[5]) for entry in entries]
-            cursor.execute(
-                sql["entries_insert"].format(rows=", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(entries))),
-                [value for entry in entries for value in entry],
-            )
-            for pk, net, pending_delta in updates:
-                cursor.execute(sql["account_update"], [net, pending_delta, pk])
 
     txn = JournalTransaction(
         pk=txn_pk,
@@ -1056,7 +1005,7 @@ def transfer_create(
 
 
 def _transfer_in_database() -> bool:
-    return connection.vendor == "postgresql" and settings.LEDGER_TRANSFER_IN_DATABASE
+    return settings.LEDGER_TRANSFER_IN_DATABASE
 
 
 @dataclass(frozen=True)
@@ -1387,7 +1336,7 @@ def hold_place(
     if not account.allow_negative and available < amount.amount:
         raise InsufficientFundsError("Insufficient available funds for this hold.", param="amount")
     with connection.cursor() as cursor:
-        cursor.execute(_sql(connection.vendor)["account_update"], [ZERO, amount.amount, pk])
+        cursor.execute(_sql()["account_update"], [ZERO, amount.amount, pk])
     hold = Hold.objects.create(
         account_id=pk,
         amount=amount.amount,
@@ -1412,7 +1361,7 @@ def _hold_end(hold: Hold, *, status: str) -> Hold:
         raise HoldStateError(f"Hold {hold.public_id} is {hold.status}.", param="hold", status=hold.status)
     accounts_lock([hold.account_id])
     with connection.cursor() as cursor:
-        cursor.execute(_sql(connection.vendor)["account_update"], [ZERO, -hold.amount, hold.account_id])
+        cursor.execute(_sql()["account_update"], [ZERO, -hold.amount, hold.account_id])
     previous = hold.status
     hold.status = status
     hold.save(update_fields=["status", "updated"])
@@ -1555,7 +1504,7 @@ def _verify_checks() -> dict[str, str]:
             ON s.account_id = a.id
     """  # noqa: S608
     return {
-        # ROUND: a no-op on NUMERIC(19, 3); on SQLite it absorbs the float sums.
+        # ROUND: a no-op on NUMERIC(19, 3).
         # Every journal transaction sums to zero per currency.
         "transaction_unbalanced": f"""
             SELECT t.public_id AS txn, e.currency, SUM(e.amount) AS total
@@ -1639,7 +1588,7 @@ def ledger_verify(*, store: bool = False) -> LedgerVerificationResult:
     failures: list[dict[str, Any]] = []
     outermost = not connection.in_atomic_block
     with transaction.atomic(durable=True), connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and outermost:
+        if outermost:
             # One snapshot for every check, while postings go on.
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         for name, sql in checks.items():

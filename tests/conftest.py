@@ -12,9 +12,8 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """The migrated test database, plus what only a test database has (tests/test_database.sql)."""
     from django.db import connection
 
-    if connection.vendor == "postgresql":
-        with django_db_blocker.unblock(), connection.cursor() as cursor:
-            cursor.execute(TEST_DATABASE_SQL.read_text())
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(TEST_DATABASE_SQL.read_text())
 
 
 @pytest.fixture(autouse=True)

@@ -8,10 +8,7 @@ from django.db import connection, connections
 
 from paysys.db.postgresql.base import FRESH_SECONDS
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="the backend is PostgreSQL's"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

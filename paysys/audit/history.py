@@ -17,9 +17,9 @@ change can be joined to its audit rows and logs.
   half a millisecond, paid by every save through ``create_historical_record``).
 
 ``save_with_history`` is ``instance.save()`` for a model whose rows a hot path changes several
-times per request (a payment moves through four states in one ``POST /v1/payments``): on
-PostgreSQL the UPDATE and its history row are one statement written out once per model, the
-history row stamped exactly as the signal path would stamp it. Elsewhere it is ``save()``.
+times per request (a payment moves through four states in one ``POST /v1/payments``): the
+UPDATE and its history row are one statement written out once per model, the history row stamped
+exactly as the signal path would stamp it.
 """
 
 import functools
@@ -106,9 +106,6 @@ def _update_with_history_sql(model: type[models.Model]) -> tuple[str, tuple[mode
 
 def save_with_history(instance: models.Model) -> None:
     """Save every field of an existing row and write its history row, as ``save()`` would."""
-    if connection.vendor != "postgresql":
-        instance.save()
-        return
     model = type(instance)
     records = model._history_records
     sql, fields = _update_with_history_sql(model)

@@ -24,9 +24,6 @@ linked in Python instead.
 
 Callers write under READ COMMITTED (the project's default): in a REPEATABLE READ transaction,
 locking a head that moved after the snapshot is a serialization failure.
-
-Elsewhere (SQLite, the embedded mode, where writes are serialized anyway) the same steps run
-through the ORM.
 """
 
 import hashlib
@@ -161,10 +158,7 @@ def audit_record(**fields: Any) -> AuditEvent:
     """Append one audit row in the caller's transaction; ``fields`` are ``audit_event_build``'s."""
     event, start = audit_event_build(**fields)
     with transaction.atomic(savepoint=False):
-        if connection.vendor == "postgresql":
-            _audit_append_postgresql(event, start=start)
-        else:
-            _audit_append_orm(event, start=start)
+        _audit_append_postgresql(event, start=start)
     return event
 
 
@@ -275,19 +269,6 @@ def _audit_append_waiting_postgresql(event: AuditEvent, *, start: int) -> None:
         (event.pk,) = cursor.fetchone()
     event._state.adding = False
     event._state.db = connection.alias
-
-
-# --- Other databases: the ORM ----------------------------------------------------------------
-
-
-def _audit_append_orm(event: AuditEvent, *, start: int) -> None:
-    head = AuditChainHead.objects.select_for_update().filter(chain=start).first()
-    if head is None:
-        audit_chain_heads_ensure()
-        head = AuditChainHead.objects.select_for_update().get(chain=start)
-    _chain_link(event, _Head(head.chain, head.seq, head.hash))
-    event.save(force_insert=True)
-    AuditChainHead.objects.filter(chain=head.chain).update(seq=event.seq, hash=event.hash)
 
 
 def audit_chain_heads_ensure() -> None:

@@ -59,7 +59,6 @@ from paysys.events.delivery import (
 )
 from paysys.events.models import (
     Event,
-    WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
     new_webhook_delivery_id,
@@ -238,8 +237,6 @@ def _endpoint_slot_acquire(endpoint_pk: int) -> bool:
     Tries every slot, for at most ``WEBHOOK_SLOT_WAIT``; False when all stayed taken. The claim
     (``_CLAIM_BY_ID_SQL``) already tried each slot once; this is the wait that follows.
     """
-    if connection.vendor != "postgresql":
-        return True  # the embedded SQLite mode runs one worker thread at a time anyway
     deadline = time.monotonic() + WEBHOOK_SLOT_WAIT.total_seconds()
     with connection.cursor() as cursor:
         while True:
@@ -497,20 +494,6 @@ RETURNING id
 
 def _fanout_endpoints(event: Event) -> list[int]:
     """The enabled endpoints subscribed to ``event``, oldest first (a hot path: plain SQL)."""
-    if connection.vendor != "postgresql":
-        return [
-            pk
-            for pk, enabled_events in WebhookEndpoint.objects.filter(
-                merchant_id=event.merchant_id,
-                livemode=event.livemode,
-                status=WebhookEndpoint.Status.ENABLED,
-                deleted_at__isnull=True,
-                created__lte=event.created,
-            )
-            .order_by("pk")
-            .values_list("pk", "enabled_events")
-            if _subscribed(enabled_events, event.type)
-        ]
     with connection.cursor() as cursor:
         cursor.execute(
             _FANOUT_ENDPOINTS_SQL,
@@ -539,35 +522,17 @@ def webhook_fanout(*, event: Event) -> list[int]:
     if not endpoint_pks:
         return []
     now = timezone.now()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _FANOUT_INSERT_SQL,
-                {
-                    "event": event.pk,
-                    "now": now,
-                    "public_ids": [new_webhook_delivery_id() for _ in endpoint_pks],
-                    "endpoints": endpoint_pks,
-                },
-            )
-            ids = [row[0] for row in cursor.fetchall()]
-    else:  # the embedded SQLite mode
-        with transaction.atomic(durable=True):
-            WebhookDelivery.objects.bulk_create(
-                [
-                    WebhookDelivery(event=event, endpoint_id=pk, next_attempt_at=now, dispatched_at=now)
-                    for pk in endpoint_pks
-                ],
-                ignore_conflicts=True,
-            )
-            ids = list(
-                WebhookDelivery.objects.filter(
-                    event=event,
-                    endpoint_id__in=endpoint_pks,
-                    status=WebhookDelivery.Status.PENDING,
-                    attempt_count=0,
-                ).values_list("pk", flat=True)
-            )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _FANOUT_INSERT_SQL,
+            {
+                "event": event.pk,
+                "now": now,
+                "public_ids": [new_webhook_delivery_id() for _ in endpoint_pks],
+                "endpoints": endpoint_pks,
+            },
+        )
+        ids = [row[0] for row in cursor.fetchall()]
     # At once outside a transaction; after the caller's commit inside one (tests, a caller that
     # fans out in its own atomic block).
     _dispatch_on_commit(ids)
@@ -720,8 +685,6 @@ def _delivery_claim(
 
     None when there is none, or another transaction holds it (SKIP LOCKED).
     """
-    if connection.vendor != "postgresql":
-        return _delivery_claim_orm(delivery_id=delivery_id, now=now) if delivery_id is not None else None
     if delivery_id is not None:
         sql, params = _CLAIM_BY_ID_SQL, _slot_params(id=delivery_id, now=now)
     else:
@@ -749,20 +712,6 @@ def _delivery_claim(
         claimed_id, status, attempt_count, next_attempt_at,
         endpoint_pk, url, usable, secret, previous_secret, previous_expires_at, failing_since,
         event, slot_taken,
-    )  # fmt: skip
-
-
-def _delivery_claim_orm(*, delivery_id: int, now: datetime) -> _Claim | None:
-    # The embedded SQLite mode: no row locks to skip, one worker thread at a time.
-    delivery = WebhookDelivery.objects.select_related("endpoint", "event").filter(pk=delivery_id).first()
-    if delivery is None:
-        return None
-    e = delivery.endpoint
-    usable = e.status == WebhookEndpoint.Status.ENABLED and e.deleted_at is None
-    return _Claim(
-        delivery.pk, delivery.status, delivery.attempt_count, delivery.next_attempt_at,
-        e.pk, e.url, usable, e.secret_encrypted, e.previous_secret_encrypted, e.previous_secret_expires_at,
-        e.failing_since, delivery.event, True if usable else None,
     )  # fmt: skip
 
 
@@ -919,43 +868,23 @@ def _attempt_record(
     next_attempt_at: datetime | None,
 ) -> None:
     finished = status in (WebhookDelivery.Status.SUCCEEDED, WebhookDelivery.Status.ABANDONED)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _RECORD_SQL,
-                {
-                    "id": claim.delivery_id,
-                    "outcome": sent.outcome,
-                    "status_code": sent.status_code,
-                    "latency_ms": sent.latency_ms,
-                    "excerpt": sent.response_excerpt,
-                    "error": sent.error,
-                    "at": at,
-                    "status": status,
-                    "attempt_count": attempt_count,
-                    "next_attempt_at": next_attempt_at,
-                    "completed_at": at if finished else None,
-                },
-            )
-        return
-    WebhookAttempt.objects.create(
-        delivery_id=claim.delivery_id,
-        outcome=sent.outcome,
-        status_code=sent.status_code,
-        latency_ms=sent.latency_ms,
-        response_excerpt=sent.response_excerpt,
-        error=sent.error,
-        created=at,
-    )
-    WebhookDelivery.objects.filter(pk=claim.delivery_id).update(
-        status=status,
-        attempt_count=attempt_count,
-        next_attempt_at=next_attempt_at,
-        dispatched_at=None,
-        last_attempt_at=at,
-        last_status_code=sent.status_code,
-        completed_at=at if finished else None,
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _RECORD_SQL,
+            {
+                "id": claim.delivery_id,
+                "outcome": sent.outcome,
+                "status_code": sent.status_code,
+                "latency_ms": sent.latency_ms,
+                "excerpt": sent.response_excerpt,
+                "error": sent.error,
+                "at": at,
+                "status": status,
+                "attempt_count": attempt_count,
+                "next_attempt_at": next_attempt_at,
+                "completed_at": at if finished else None,
+            },
+        )
 
 
 def _metric_record(metric: _Metric | None) -> None:
@@ -977,8 +906,6 @@ def webhook_deliver_batch(*, delivery_ids: Sequence[int], drain: bool = True) ->
     Returns how many deliveries ended in each result (``RESULT_*``, and ``error``).
     """
     ids = list(dict.fromkeys(delivery_ids))
-    if connection.vendor != "postgresql":  # the embedded SQLite mode: one at a time, no drain
-        return dict(Counter(webhook_deliver(delivery_id=i) for i in ids))
     run = _DeliveryRun(ids=ids, drain=drain, threads=_delivery_threads())
     run.run()
     if run.cut_short:

@@ -40,8 +40,8 @@ keyed hash (a card payment's body holds the card number, which a plain hash woul
 holding the table recover by trying the few numbers that fit its stored brand and last four).
 
 The unique constraint ``idempotency_idempotencykey_merchant_mode_key_unique`` stays the arbiter: a
-response that appeared anyway between the lookup and the write (SQLite has no advisory locks;
-its writers are serialised instead) rolls the run back with a 409, and the retry replays.
+response that appeared anyway between the lookup and the write rolls the run back with a 409,
+and the retry replays.
 Inside a caller's transaction (a test case, a script) the run simply joins it and a
 checkpoint commits nothing.
 
@@ -155,8 +155,6 @@ def _begin(
     connection: BaseDatabaseWrapper, *, merchant: str, livemode: bool, key: str
 ) -> tuple[bool, IdempotencyKey | None]:
     """Step 1: whether this request may run the key (it holds the key's lock), and the stored row."""
-    if connection.vendor != "postgresql":
-        return True, IdempotencyKey.objects.filter(merchant=merchant, livemode=livemode, key=key).first()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT locked, fingerprint, response_status, response_body, response_content_type, recovery_point "
@@ -208,8 +206,6 @@ def _write(connection: BaseDatabaseWrapper, run: _Run, *, response: HttpResponse
 
 
 def _session_lock(connection: BaseDatabaseWrapper, run: _Run, *, take: bool) -> None:
-    if connection.vendor != "postgresql":
-        return
     function = "pg_advisory_lock" if take else "pg_advisory_unlock"
     with connection.cursor() as cursor:
         cursor.execute(

@@ -29,7 +29,6 @@ from tests.accounts.conftest import MERCHANT
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.slow,
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks of PostgreSQL"),
 ]
 
 THREADS = 8

@@ -16,8 +16,6 @@ from accounts.services import PostingLine, ledger_post
 from accounts.tasks import ledger_verify_task
 from tests.accounts.conftest import fund
 
-pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL triggers")
-
 
 @pytest.fixture
 def posted_entry(wallet_factory):

@@ -119,7 +119,6 @@ def _raw_mixed_entries(txn, test_wallet, live_wallet):
         )
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL triggers")
 def test_the_database_refuses_raw_entries_that_mix_modes(wallet_factory):
     test_wallet, live_wallet = wallet_factory(), wallet_factory(livemode=True)
     txn = JournalTransaction.objects.create(kind="adjustment", reference="raw-mixed")
@@ -129,7 +128,6 @@ def test_the_database_refuses_raw_entries_that_mix_modes(wallet_factory):
     assert not Entry.objects.filter(transaction=txn).exists()
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL triggers")
 @pytest.mark.ledger_corrupted
 def test_verify_ledger_names_a_posting_that_mixes_modes_and_each_mode_s_imbalance(wallet_factory):
     test_wallet = wallet_factory()

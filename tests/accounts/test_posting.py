@@ -1,7 +1,6 @@
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from moneyed import Money
 
 from accounts.errors import CurrencyMismatchError, ReferenceConflictError, UnbalancedPostingError
@@ -140,7 +139,6 @@ def test_each_posting_writes_an_audit_row(wallet_factory):
 POSTING_QUERIES = 4 + 2
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL joins statements with CTEs")
 def test_posting_runs_a_fixed_number_of_queries(wallet_factory, django_assert_num_queries):
     a, b = wallet_factory(funded="50.00"), wallet_factory()
     lines = [PostingLine(a.pk, eur("-1.00")), PostingLine(b.pk, eur("1.00"))]

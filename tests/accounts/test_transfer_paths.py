@@ -1,6 +1,6 @@
 """The two implementations of ``transfer_create``: one call of the database function
-``ledger_transfer_create`` (PostgreSQL) and the Python steps (SQLite, and PostgreSQL with
-``LEDGER_TRANSFER_IN_DATABASE`` off) write the same rows. The behaviour tests in
+``ledger_transfer_create`` and the Python steps (``LEDGER_TRANSFER_IN_DATABASE`` off) write the
+same rows. The behaviour tests in
 test_transfers.py and the concurrency tests run against both (the ``transfer_path`` fixture)."""
 
 import re

@@ -418,27 +418,6 @@ def test_a_writer_does_not_wait_for_another_open_transaction_holding_a_stripe():
 
 
 @pytest.mark.django_db
-def test_orm_path_used_off_postgresql_builds_the_same_valid_chain():
-    from paysys.audit.services import _audit_append_orm
-
-    with correlation_scope("cor_orm"):
-        first = _record(1)
-    second = AuditEvent(
-        event_id="aud_orm_second",
-        event_type="transfer.created",
-        actor_type="system",
-        object_type="transfer",
-        object_id="tr_2",
-        created=first.created,
-        metadata={},
-    )
-    _audit_append_orm(second, start=first.chain)
-    assert (second.chain, second.seq, second.prev_hash) == (first.chain, first.seq + 1, first.hash)
-    assert AuditChainHead.objects.get(chain=first.chain).hash == second.hash
-    assert audit_chain_verify().ok
-
-
-@pytest.mark.django_db
 def test_nightly_verification_records_its_outcome_in_the_audit_log(caplog):
     from paysys.audit.tasks import audit_verify_task
 
