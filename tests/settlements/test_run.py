@@ -208,3 +208,10 @@ def test_the_command_shows_a_summary_and_refuses_bad_input(eur_day, capsys):
         call_command("run_settlement", "--date", "tomorrow")
     with pytest.raises(CommandError, match="No such merchant"):
         call_command("run_settlement", "--merchant", "mer_nope", "--no-progress")
+
+
+def test_the_nightly_task_settles_the_date_it_is_given(eur_day):
+    from settlements.tasks import settlement_run_task
+
+    outcome = settlement_run_task.apply(args=[tomorrow().isoformat()]).get()
+    assert outcome == {"date": tomorrow().isoformat(), "settled": 2, "carried_forward": 0, "failed": 0}
