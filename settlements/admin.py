@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin, ServiceOnlyHistoryAdmin
-from settlements.models import Payout, Settlement, SettlementBatch, SettlementLine
+from settlements.models import Payout, PayoutHold, Settlement, SettlementBatch, SettlementLine
 
 LIST_PER_PAGE = 50
 AMOUNTS = (
@@ -88,3 +88,19 @@ class PayoutAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
     list_filter = ("status", "livemode")
     search_fields = ("public_id", "merchant__public_id", "settlement__public_id")
     list_select_related = ("merchant", "settlement")
+
+
+@admin.register(PayoutHold)
+class PayoutHoldAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
+    list_display = (
+        "merchant",
+        "reason",
+        "held_by",
+        "created",
+        "released_at",
+        "release_reason",
+        "released_by",
+    )
+    list_filter = ("released_at",)
+    search_fields = ("merchant__public_id", "reason")
+    list_select_related = ("merchant",)

@@ -6,7 +6,7 @@ from datetime import date
 from celery import shared_task
 
 from settlements.errors import SettlementRunInProgressError
-from settlements.services import settlement_run
+from settlements.services import payout_send, payouts_update, settlement_run
 
 logger = logging.getLogger("paysys.settlements")
 
@@ -31,3 +31,15 @@ def settlement_run_task(day: str | None = None) -> dict:
         "carried_forward": result.carried_forward,
         "failed": result.failed,
     }
+
+
+@shared_task(name="paysys.settlements.payout_send", ignore_result=True)
+def payout_send_task(payout_pk: int) -> str:
+    """Hand a pending payout to the bank (queued after the settlement commits)."""
+    return payout_send(payout_pk=payout_pk).status
+
+
+@shared_task(name="paysys.settlements.payouts_update", ignore_result=True)
+def payouts_update_task() -> dict[str, int]:
+    """Ask the bank about payouts due, and send pending ones whose message was lost."""
+    return payouts_update()
