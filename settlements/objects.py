@@ -20,6 +20,8 @@ SETTLEMENT_AMOUNTS = (
     "reserve_released",
     "net",
 )
+# A line's id: its row, with a prefix (lines are many and have no random public id).
+LINE_ID_PREFIX = "sl"
 LINE_COLUMNS = ("id", "type", "source", "transaction", "amount", "fee", "gross", "currency", "created")
 
 
@@ -29,6 +31,18 @@ def _time(value: datetime | None) -> str | None:
 
 def _minor(value: Money) -> int:
     return money_to_minor(value)
+
+
+def line_id(pk: int) -> str:
+    return f"{LINE_ID_PREFIX}_{pk}"
+
+
+def line_pk(public_id: str) -> int:
+    """The row of a line id; ``ValueError`` for anything else."""
+    prefix, _, digits = public_id.partition("_")
+    if prefix != LINE_ID_PREFIX or not digits.isascii() or not digits.isdigit() or len(digits) > 18:
+        raise ValueError(public_id)
+    return int(digits)
 
 
 def settlement_object(settlement: Settlement) -> dict[str, Any]:
@@ -50,7 +64,7 @@ def settlement_object(settlement: Settlement) -> dict[str, Any]:
 
 def settlement_line_object(line: SettlementLine) -> dict[str, Any]:
     return {
-        "id": line.pk,
+        "id": line_id(line.pk),
         "object": "settlement_line",
         "type": line.type,
         "source": line.source,
