@@ -1,11 +1,18 @@
-"""Settlements in the admin: read-only. Batches with their settlements and failures,
+"""Settlements in the admin: read-only. Batches with their settlements, breaks and failures,
 settlements with their lines, payouts. Money moves only through ``settlements.services``."""
 
 from django.contrib import admin
 from django.http import HttpRequest
 
 from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin, ServiceOnlyHistoryAdmin
-from settlements.models import Payout, PayoutHold, Settlement, SettlementBatch, SettlementLine
+from settlements.models import (
+    Payout,
+    PayoutHold,
+    Settlement,
+    SettlementBatch,
+    SettlementBreak,
+    SettlementLine,
+)
 
 LIST_PER_PAGE = 50
 AMOUNTS = (
@@ -48,6 +55,12 @@ class SettlementLineInline(_ReadOnlyInline):
     readonly_fields = fields
 
 
+class SettlementBreakInline(_ReadOnlyInline):
+    model = SettlementBreak
+    fields = ("settlement", "kind", "what", "expected", "found", "resolved_at", "resolved_by", "resolution")
+    readonly_fields = fields
+
+
 @admin.register(SettlementBatch)
 class SettlementBatchAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
     list_display = (
@@ -62,7 +75,7 @@ class SettlementBatchAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
     )
     list_filter = ("status",)
     date_hierarchy = "date"
-    inlines = [SettlementInline]
+    inlines = [SettlementInline, SettlementBreakInline]
 
 
 @admin.register(Settlement)

@@ -346,3 +346,64 @@ class PayoutHold(models.Model):
 
     def __str__(self) -> str:
         return f"hold on {self.merchant_id}: {self.reason}"
+
+
+class SettlementBreak(models.Model):
+    """A difference reconciliation found after a batch: what, expected, found. ``verify_ledger``
+    fails while one is unresolved; an operator resolves it with a reason."""
+
+    class Kind(models.TextChoices):
+        LINE_DIFFERS_FROM_ENTRY = "line_differs_from_entry"
+        POSTING_DIFFERS_FROM_LINES = "posting_differs_from_lines"
+        TOTALS_DIFFER_FROM_LINES = "totals_differ_from_lines"
+        RESERVE_DIFFERS_FROM_LINES = "reserve_differs_from_lines"
+        PAYOUT_DIFFERS_FROM_NET = "payout_differs_from_net"
+        LINE_DIFFERS_FROM_SOURCE = "line_differs_from_source"
+
+    batch = models.ForeignKey(SettlementBatch, on_delete=models.PROTECT, related_name="breaks")
+    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, related_name="breaks")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # What differs: the line, entry or object named (``line sl_12``, ``payment pay_...``).
+    what = models.CharField(max_length=200)
+    expected = models.CharField(max_length=64)
+    found = models.CharField(max_length=64)
+    created = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=64, blank=True, default="")
+    resolution = models.CharField(max_length=REASON_MAX_LENGTH, blank=True, default="")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [("resolve_settlementbreak", "Can resolve a settlement reconciliation break")]
+        indexes = [
+            models.Index(
+                fields=["batch"], condition=Q(resolved_at__isnull=True), name="settlements_break_open"
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["settlement", "kind", "what"], name="settlements_settlementbreak_once_per_difference"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    kind__in=[
+                        "line_differs_from_entry",
+                        "posting_differs_from_lines",
+                        "totals_differ_from_lines",
+                        "reserve_differs_from_lines",
+                        "payout_differs_from_net",
+                        "line_differs_from_source",
+                    ]
+                ),
+                name="settlements_settlementbreak_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | ~Q(resolution=""),
+                name="settlements_settlementbreak_resolution_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.what}: expected {self.expected}, found {self.found}"

@@ -81,3 +81,19 @@ def lines_claim(
             },
         )
         return {row[0]: LineTotals(*row[1:]) for row in cursor.fetchall()}
+
+
+@dataclass(frozen=True)
+class Difference:
+    settlement_pk: int
+    kind: str
+    what: str
+    expected: str
+    found: str
+
+
+def reconcile_differences(*, batch_pk: int) -> list[Difference]:
+    """What differs between the batch's settlements, the ledger and the objects they name."""
+    with connection.cursor() as cursor:
+        cursor.execute(_sql("reconcile"), {"batch": batch_pk})
+        return [Difference(*row) for row in cursor.fetchall()]

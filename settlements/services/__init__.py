@@ -8,6 +8,7 @@ from settlements.services.payouts import (
     payout_update,
     payouts_update,
 )
+from settlements.services.reconcile import settlement_batch_reconcile, settlement_break_resolve
 from settlements.services.run import SettlementRunResult, settlement_period_end, settlement_run
 
 __all__ = [
@@ -18,6 +19,8 @@ __all__ = [
     "payout_send",
     "payout_update",
     "payouts_update",
+    "settlement_batch_reconcile",
+    "settlement_break_resolve",
     "settlement_period_end",
     "settlement_run",
 ]

@@ -22,6 +22,7 @@ What a run of date D guarantees
   currency, mode, error) and the run goes on; the next run of the date retries it.
 - One run at a time: a run holds a PostgreSQL advisory lock for its whole duration; a second
   run raises ``SettlementRunInProgressError`` before touching anything.
+- Reconciled: after the merchants, the batch is reconciled (``settlements.services.reconcile``).
 - Never a negative payout: when a settlement's lines sum below zero it is recorded
   ``carried_forward`` with its figures, nothing moves and no line is claimed: the same entries
   are settled later, netted against the captures that follow (the debt carried forward).
@@ -57,6 +58,7 @@ from settlements.errors import SettlementRunInProgressError
 from settlements.models import LineType, Settlement, SettlementBatch, SettlementLine
 from settlements.objects import settlement_object
 from settlements.services.payouts import payout_create
+from settlements.services.reconcile import settlement_batch_reconcile
 
 logger = logging.getLogger("paysys.settlements")
 
@@ -73,6 +75,7 @@ class SettlementRunResult:
     carried_forward: int = 0
     failed: int = 0
     lines: int = 0
+    breaks: int = 0  # the batch's open reconciliation breaks after the run
     failures: list[dict] = field(default_factory=list)
 
 
@@ -384,6 +387,7 @@ def settlement_run(
             if on_progress is not None:
                 on_progress(done, len(candidates))
         result.failures = failures
+        result.breaks = len(settlement_batch_reconcile(batch=batch))
         result.batch = _batch_finish(batch, failures)
         return result
     finally:

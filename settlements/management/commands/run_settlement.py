@@ -51,7 +51,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"batch {batch.date}: {result.settled} settled ({result.lines} lines), "
             f"{result.carried_forward} carried forward, {result.failed} failed; "
-            f"{batch.settlements_count} settlements in the batch, status {batch.status}"
+            f"{batch.settlements_count} settlements in the batch, status {batch.status}; "
+            f"{result.breaks} open reconciliation breaks"
         )
         for failure in result.failures:
             self.stdout.write(
