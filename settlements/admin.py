@@ -1,9 +1,12 @@
 """Settlements in the admin: read-only. Batches with their settlements, breaks and failures,
-settlements with their lines, payouts. Money moves only through ``settlements.services``."""
+settlements with their lines, payouts. Money moves only through ``settlements.services``; the
+decisions taken here are actions asking for a reason (``paysys.admin.actions``): run a batch
+again (retrying its failed merchants), hold and release a merchant's payouts."""
 
 from django.contrib import admin
 from django.http import HttpRequest
 
+from paysys.admin.actions import confirmed_action, each_through
 from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin, ServiceOnlyHistoryAdmin
 from settlements.models import (
     Payout,
@@ -13,6 +16,7 @@ from settlements.models import (
     SettlementBreak,
     SettlementLine,
 )
+from settlements.services import payout_hold, payout_release, settlement_run
 
 LIST_PER_PAGE = 50
 AMOUNTS = (
@@ -76,6 +80,15 @@ class SettlementBatchAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
     list_filter = ("status",)
     date_hierarchy = "date"
     inlines = [SettlementInline, SettlementBreakInline]
+    actions = ["rerun"]
+
+    @confirmed_action(
+        description="Run again (settles what the batch still lacks)", permission="run_settlement"
+    )
+    def rerun(self, request, queryset, reason):
+        each_through(
+            self, request, queryset, lambda batch: settlement_run(date=batch.date), "Batches run again"
+        )
 
 
 @admin.register(Settlement)
@@ -101,6 +114,31 @@ class PayoutAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
     list_filter = ("status", "livemode")
     search_fields = ("public_id", "merchant__public_id", "settlement__public_id")
     list_select_related = ("merchant", "settlement")
+    actions = ["hold_payouts", "release_payouts"]
+
+    @confirmed_action(description="Hold the merchant's payouts", permission="hold_payout")
+    def hold_payouts(self, request, queryset, reason):
+        each_through(
+            self,
+            request,
+            queryset,
+            lambda payout: payout_hold(
+                merchant_id=payout.merchant.public_id, reason=reason, operator_id=str(request.user.pk)
+            ),
+            "Merchants' payouts held",
+        )
+
+    @confirmed_action(description="Release the merchant's payouts", permission="hold_payout")
+    def release_payouts(self, request, queryset, reason):
+        each_through(
+            self,
+            request,
+            queryset,
+            lambda payout: payout_release(
+                merchant_id=payout.merchant.public_id, reason=reason, operator_id=str(request.user.pk)
+            ),
+            "Merchants' payouts released",
+        )
 
 
 @admin.register(PayoutHold)

@@ -66,6 +66,7 @@ class SettlementBatch(models.Model):
     class Meta:
         ordering = ["-date"]
         verbose_name_plural = "settlement batches"
+        permissions = [("run_settlement", "Can run a settlement batch again")]
         constraints = [
             models.UniqueConstraint(fields=["date"], name="settlements_settlementbatch_date_unique"),
             models.CheckConstraint(
