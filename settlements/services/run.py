@@ -344,7 +344,9 @@ def settlement_run(
     (today, UTC, by default). See the module docstring for the guarantees.
 
     ``on_progress(done, total)`` is called after each merchant account. Raises
-    ``SettlementRunInProgressError`` when another run holds the run lock.
+    ``SettlementRunInProgressError`` when another run holds the run lock. Call it outside any
+    transaction: it owns one per merchant (an adapter's transaction would make one merchant's
+    failure everyone's).
     """
     day = date or timezone.now().date()
     merchant_pk = _merchant_pk(merchant)

@@ -215,3 +215,22 @@ def test_the_nightly_task_settles_the_date_it_is_given(eur_day):
 
     outcome = settlement_run_task.apply(args=[tomorrow().isoformat()]).get()
     assert outcome == {"date": tomorrow().isoformat(), "settled": 2, "carried_forward": 0, "failed": 0}
+
+
+def test_a_merchants_settlement_costs_the_same_queries_for_one_payment_or_many(merchant_factory):
+    """Set-based: the lines are claimed by one statement, whatever their number."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    shops = [merchant_factory(name=f"Shop {n}") for n in range(3)]
+    for shop, payments in zip(shops, (1, 1, 6), strict=True):
+        for _ in range(payments):
+            pay(shop, "10.00")
+    settlement_run(date=tomorrow(), merchant=shops[0])  # the batch and the platform accounts exist now
+    counts = []
+    for shop in shops[1:]:
+        with CaptureQueriesContext(connection) as queries:
+            settlement_run(date=tomorrow(), merchant=shop)
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+    assert _settlement(shops[2]).count == 6
