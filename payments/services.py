@@ -769,7 +769,7 @@ def _capture_book(payment: Payment, *, captured: Money) -> Callable[[], None]:
     pending = _merchant_pending(merchant_id=merchant_id, currency=currency, livemode=payment.livemode)
     transfers = [(t["destination"], _money(payment, Decimal(t["amount"]))) for t in payment.transfer_data]
     transferred = sum((amount for _, amount in transfers), Money(0, currency))
-    terms = merchant_fee_terms_get(merchant=payment.merchant, currency=currency.lower())
+    terms = merchant_fee_terms_get(merchant=payment.merchant, currency=currency)
     fee = min(
         fee_compute(captured, basis_points=terms.basis_points, fixed=terms.fixed), captured - transferred
     )
@@ -1375,7 +1375,7 @@ def dispute_open(
             code="payment_not_disputable",
             current_status=payment.status,
         )
-    fee = merchant_fee_terms_get(merchant=payment.merchant, currency=payment.currency.lower()).dispute_fee
+    fee = merchant_fee_terms_get(merchant=payment.merchant, currency=payment.currency).dispute_fee
     merchant_id = payment.merchant.public_id
     lines, shortfall = _merchant_debit_lines(
         merchant_id=merchant_id, livemode=payment.livemode, amount=disputed + fee, allow_shortfall=True
