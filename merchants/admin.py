@@ -1,7 +1,9 @@
 """Operators' view of merchants and keys: read-mostly; status changes and key actions call services."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponse, HttpResponseRedirect
+from djmoney.forms.widgets import MoneyWidget
 
 from merchants.models import ApiKey, FeePlan, Merchant, MerchantLimit
 from merchants.services import (
@@ -19,8 +21,20 @@ from paysys.admin.base import ServiceOnlyHistoryAdmin
 from paysys.errors import PaysysError
 
 
+class RowCurrencyForm(forms.ModelForm):
+    """A fee or limit row: an empty amount's currency select shows the row's currency, the only
+    one its service takes (an amount in another currency is refused)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field.widget, MoneyWidget) and self.instance.currency:
+                field.widget.default_currency = self.instance.currency
+
+
 class FeePlanInline(admin.TabularInline):
     model = FeePlan
+    form = RowCurrencyForm
     extra = 0
     can_delete = False
     fields = ("currency", "basis_points", "fixed", "dispute_fee")
@@ -28,6 +42,7 @@ class FeePlanInline(admin.TabularInline):
 
 class MerchantLimitInline(admin.TabularInline):
     model = MerchantLimit
+    form = RowCurrencyForm
     extra = 0
     can_delete = False
     fields = ("currency", "max_payment", "daily_volume")

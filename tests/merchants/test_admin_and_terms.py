@@ -1,5 +1,6 @@
 """Merchant terms services and the operators' admin: every change through a service, audited."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -232,4 +233,7 @@ def test_the_change_form_shows_fees_and_limits_as_money(admin_client, merchant):
     )
     page = admin_client.get(reverse("admin:merchants_merchant_change", args=[merchant.pk])).content.decode()
     assert 'name="limits-0-max_payment_0" value="750.000"' in page
-    assert '<option value="EUR" selected>' in page
+    # An empty amount (the plan's fixed fee follows the default) offers the row's currency.
+    for name in ("limits-0-max_payment_1", "limits-0-daily_volume_1", "fee_plans-0-fixed_1"):
+        select = re.search(rf'<select name="{name}".*?</select>', page, re.DOTALL)
+        assert '<option value="EUR" selected>' in select.group(0), name
