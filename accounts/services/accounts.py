@@ -45,7 +45,6 @@ def _shards_default() -> int:
     return settings.LEDGER_BALANCE_SHARDS
 
 
-@transaction.atomic(savepoint=False)
 def _account_create(
     *,
     owner_type: str,
@@ -70,38 +69,39 @@ def _account_create(
         raise InvalidRequestError("Platform accounts have no merchant.", param="merchant_id")
     if owner_type != OwnerType.PLATFORM and not merchant_id:
         raise InvalidRequestError("Merchant and customer accounts need a merchant.", param="merchant_id")
-    account = LedgerAccount.objects.create(
-        owner_type=owner_type,
-        merchant_id=merchant_id or "",
-        kind=kind,
-        currency=code,
-        allow_negative=allow_negative,
-        metadata=dict(metadata or {}),
-        balance_shards=balance_shards or _shards_default(),
-        livemode=livemode,
-    )
-    LedgerBalanceShard.objects.bulk_create(
-        LedgerBalanceShard(account=account, shard=n, allow_negative=account.allow_negative)
-        for n in range(account.balance_shards)
-    )
-    audit_record(
-        event_type="ledger.account.opened",
-        object_type="ledger_account",
-        object_id=account.public_id,
-        new_state=account.status,
-        currency=code,
-        merchant_id=merchant_id or None,
-        metadata={
-            "kind": kind,
-            "owner_type": owner_type,
-            "allow_negative": allow_negative,
-            "livemode": livemode,
-        },
-    )
-    return account
+    # Checked before the block: a refused request leaves a caller's transaction usable.
+    with transaction.atomic(savepoint=False):
+        account = LedgerAccount.objects.create(
+            owner_type=owner_type,
+            merchant_id=merchant_id or "",
+            kind=kind,
+            currency=code,
+            allow_negative=allow_negative,
+            metadata=dict(metadata or {}),
+            balance_shards=balance_shards or _shards_default(),
+            livemode=livemode,
+        )
+        LedgerBalanceShard.objects.bulk_create(
+            LedgerBalanceShard(account=account, shard=n, allow_negative=account.allow_negative)
+            for n in range(account.balance_shards)
+        )
+        audit_record(
+            event_type="ledger.account.opened",
+            object_type="ledger_account",
+            object_id=account.public_id,
+            new_state=account.status,
+            currency=code,
+            merchant_id=merchant_id or None,
+            metadata={
+                "kind": kind,
+                "owner_type": owner_type,
+                "allow_negative": allow_negative,
+                "livemode": livemode,
+            },
+        )
+        return account
 
 
-@ledger_atomic
 def account_open(
     *,
     owner_type: str,
@@ -150,7 +150,6 @@ def _account_get_or_create(
         return LedgerAccount.objects.get(merchant_id=merchant_id, livemode=livemode, kind=kind, currency=code)
 
 
-@ledger_atomic
 def merchant_accounts_open(
     *, merchant_id: str, currency: str, livemode: bool = False
 ) -> dict[str, LedgerAccount]:
@@ -184,7 +183,6 @@ def merchant_account_get(
     )
 
 
-@ledger_atomic
 def platform_account_get(*, kind: str, currency: str, livemode: bool = False) -> LedgerAccount:
     """The platform's account of ``kind`` in ``currency`` and mode (each mode has its own chart of
     accounts), opened (overdraft allowed) on first use."""
