@@ -68,10 +68,6 @@ def transfer_object(transfer: Transfer) -> dict[str, Any]:
 
 def _ledger_tenant(merchant_id: str, livemode: bool) -> Tenant:
     """The ledger knows merchants by public id only."""
-
-
-def _ledger_tenant(merchant_id: str, livemode: bool) -> Tenant:
-    """The ledger knows merchants by public id only."""
     return Tenant(merchant_pk=None, merchant_id=merchant_id, livemode=livemode)
 
 
