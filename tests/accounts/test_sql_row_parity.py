@@ -206,8 +206,9 @@ def _column_added(model: type[models.Model], field: models.Field):
         ((JournalTransaction,), ("transaction",)),
         ((Entry,), ("entry_from", "entry_to")),
         ((Event,), ("event",)),
+        ((AuditEvent,), ("audit",)),
     ],
-    ids=["transfer", "journal_transaction", "entry", "event"],
+    ids=["transfer", "journal_transaction", "entry", "event", "audit"],
 )
 def test_a_column_the_sql_does_not_write_fails_the_walk(wallet_factory, added_to, keys):
     with ExitStack() as stack:
