@@ -12,7 +12,7 @@ from accounts.services.accounts import (
     merchant_accounts_open,
     platform_account_get,
 )
-from accounts.services.holds import hold_capture, hold_lock, hold_place, hold_release, holds_expire
+from accounts.services.holds import hold_capture, hold_place, hold_release, holds_expire
 from accounts.services.posting import (
     PostingLine,
     PostingResult,
@@ -22,18 +22,15 @@ from accounts.services.posting import (
     ledger_reverse,
 )
 from accounts.services.transfers import (
-    TRANSFERABLE_KINDS,
     transfer_create,
     transfer_lock,
     transfer_object,
     transfer_reverse,
 )
 from accounts.services.unit_of_work import ledger_atomic
-from accounts.services.verification import LedgerVerificationResult, ledger_verify
+from accounts.services.verification import ledger_verify
 
 __all__ = [
-    "TRANSFERABLE_KINDS",
-    "LedgerVerificationResult",
     "PostingLine",
     "PostingResult",
     "account_close",
@@ -43,7 +40,6 @@ __all__ = [
     "account_unfreeze",
     "accounts_lock",
     "hold_capture",
-    "hold_lock",
     "hold_place",
     "hold_release",
     "holds_expire",
