@@ -503,6 +503,7 @@ def test_verification_running_alongside_writers_reports_no_false_problem():
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("beat_schedule")
 def test_verification_is_scheduled_nightly_on_a_registered_task():
     from django_celery_beat.models import PeriodicTask
 

@@ -2,18 +2,16 @@
 beat's start does not overwrite it, every entry names a registered task and expires before its
 next run, and every task has a time limit."""
 
-import importlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.apps import apps as django_apps
 from django.conf import settings
 from django_celery_beat.models import PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from paysys.celery import app
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("beat_schedule")]
 
 NIGHTLY = {
     "paysys.accounts.ledger_verify",
@@ -75,13 +73,11 @@ def test_nothing_is_scheduled_from_settings():
 
 
 # Beat's scheduler commits and closes the connection it finds in a transaction, as a process of
-# its own would: a transactional test. A transactional test before it may have flushed the
-# migration's rows: they are written again first, as the migration writes them.
+# its own would: a transactional test.
 @pytest.mark.django_db(transaction=True)
 def test_an_operators_change_survives_a_beat_restart():
     """Beat starts (its scheduler sets itself up), an operator moves the nightly settlement to
     04:45 in the admin, beat restarts: the time read back is the operator's."""
-    importlib.import_module("paysys.ops.migrations.0001_beat_schedule").schedule_create(django_apps, None)
     DatabaseScheduler(app=app)
     task = PeriodicTask.objects.select_related("crontab").get(name="paysys.settlements.settlement_run")
     assert (task.crontab.hour, task.crontab.minute) == ("0", "30")

@@ -82,7 +82,7 @@ def test_the_hand_worked_eur_day_settles_to_the_written_out_totals(eur_day):
 
 
 def test_the_hand_worked_jpy_day_settles_in_whole_yen(merchant_factory):
-    merchant = merchant_factory(currency="jpy", bps=360, fixed=0, name="Tokyo")
+    merchant = merchant_factory(currency="JPY", bps=360, fixed=0, name="Tokyo")
     pay(merchant, "10000", "JPY")  # fee 360
     second = pay(merchant, "2500", "JPY")  # fee 90
     refund_create(payment=second, amount=Money(1000, "JPY"))
