@@ -85,7 +85,7 @@ def risk_limits_check(*, merchant: Merchant, amount: Money, livemode: bool = Fal
     # Serializes this merchant's payments in this currency for the rest of the transaction.
     list(
         MerchantLimit.objects.select_for_update()
-        .filter(merchant=merchant, currency=currency.lower())
+        .filter(merchant=merchant, currency=currency)
         .values_list("pk", flat=True)
     )
     start_of_day = datetime.now(tz=UTC).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -69,7 +69,7 @@ def dispute_open(
             code="payment_not_disputable",
             current_status=payment.status,
         )
-    fee = merchant_fee_terms_get(merchant=payment.merchant, currency=payment.currency.lower()).dispute_fee
+    fee = merchant_fee_terms_get(merchant=payment.merchant, currency=payment.currency).dispute_fee
     merchant_id = payment.merchant.public_id
     lines, shortfall = merchant_debit_lines(
         merchant_id=merchant_id, livemode=payment.livemode, amount=disputed + fee, allow_shortfall=True

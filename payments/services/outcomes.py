@@ -54,7 +54,7 @@ def capture_book(payment: Payment, *, captured: Money) -> Callable[[], None]:
     pending = merchant_pending_get(merchant_id=merchant_id, currency=currency, livemode=payment.livemode)
     transfers = [(t["destination"], payment.money(Decimal(t["amount"]))) for t in payment.transfer_data]
     transferred = sum((amount for _, amount in transfers), Money(0, currency))
-    terms = merchant_fee_terms_get(merchant=payment.merchant, currency=currency.lower())
+    terms = merchant_fee_terms_get(merchant=payment.merchant, currency=currency)
     fee = min(
         fee_compute(captured, basis_points=terms.basis_points, fixed=terms.fixed), captured - transferred
     )

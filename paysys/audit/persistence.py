@@ -19,7 +19,7 @@ _EVENT_TABLE = AuditEvent._meta.db_table
 _HEAD_LOCK_WAIT_SQL = f"SELECT chain, seq, hash FROM {_HEAD_TABLE} WHERE chain = %(start)s FOR UPDATE"  # noqa: S608
 # The function that locks a head, inserts the row hashed and moves the head; its arguments are
 # ``paysys.audit.services.audit_append_args``.
-AUDIT_APPEND_SQL = "audit_append(%s::jsonb, %s, %s, %s, ARRAY[%s, %s, %s, %s])"
+_APPEND_SQL = "audit_append(%s::jsonb, %s, %s, %s, ARRAY[%s, %s, %s, %s])"
 
 
 def _saved(event: AuditEvent) -> None:
@@ -31,7 +31,7 @@ def audit_row_append(event: AuditEvent, args: Sequence) -> None:
     """Append ``event`` through ``audit_append(args)``; marks it saved with the id, chain, seq,
     prev_hash and hash the function gave it."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT * FROM {AUDIT_APPEND_SQL}", list(args))  # noqa: S608
+        cursor.execute(f"SELECT * FROM {_APPEND_SQL}", list(args))  # noqa: S608
         event.pk, event.chain, event.seq, event.prev_hash, event.hash = cursor.fetchone()
     _saved(event)
 

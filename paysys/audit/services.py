@@ -61,10 +61,6 @@ from paysys.audit.models import (
     AuditVerification,
     new_audit_event_id,
 )
-
-# Only for accounts.services, which still formats this constant into its SQL until the ledger's
-# function calls ``audit_append`` by name; nothing in the audit app reads it from here.
-from paysys.audit.persistence import AUDIT_APPEND_SQL  # noqa: F401
 from paysys.audit.selectors import AuditVerifyReport, audit_chain_verify
 from paysys.correlation import correlation_id_get
 from paysys.errors import PaysysError
