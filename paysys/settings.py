@@ -129,8 +129,6 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise environ.ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://...)")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# Django's backend, minus the health check of a connection that answered a moment ago.
-DATABASES["default"]["ENGINE"] = "paysys.db.postgresql"
 # Parameters bound by the server, and psycopg prepares a statement a connection has run
 # five times, so PostgreSQL stops parsing and planning it again (docs/decisions.md).
 if env.bool("DB_PREPARED_STATEMENTS", default=True):
