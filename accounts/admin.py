@@ -3,14 +3,26 @@
 is an account's overdraft (``accounts.overdraft``): an action asking for a reason."""
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from accounts.models import Entry, Hold, JournalTransaction, LedgerAccount, LedgerVerification, Transfer
 from accounts.overdraft import account_overdraft_set
 from accounts.selectors import accounts_with_balances
 from paysys.admin.actions import confirmed_action, each_through
 from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin, ServiceOnlyHistoryAdmin
+from paysys.admin.changelist import UncountedChangeListMixin
+from paysys.admin.display import MoneyDisplayMixin, money_column
+from paysys.admin.links import RecordsLinksMixin, entries_url
+from paysys.admin.search import (
+    ID_PATTERN,
+    ExactSearchMixin,
+    amount_range,
+    currency_filter,
+    date_range,
+    exact_filter,
+)
 
 LIST_PER_PAGE = 50
 
@@ -19,9 +31,10 @@ class LedgerReadOnlyMixin(ReadOnlyAdminMixin):
     list_per_page = LIST_PER_PAGE
 
 
-class EntryInline(admin.TabularInline):
+class EntryInline(MoneyDisplayMixin, admin.TabularInline):
     model = Entry
-    fields = ("id", "account", "amount", "currency", "balance_after", "created")
+    money_fields = ("amount", "balance_after")
+    fields = ("id", "account", "amount", "balance_after", "created")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -35,16 +48,16 @@ class EntryInline(admin.TabularInline):
 
 
 @admin.register(LedgerAccount)
-class LedgerAccountAdmin(LedgerReadOnlyMixin, ServiceOnlyHistoryAdmin):
+class LedgerAccountAdmin(RecordsLinksMixin, LedgerReadOnlyMixin, ServiceOnlyHistoryAdmin):
     list_display = (
         "public_id",
         "owner_type",
         "merchant_id",
         "kind",
-        "currency",
         "posted_display",
-        "pending",
+        "pending_money",
         "available_display",
+        "entries_link",
         "allow_negative",
         "status",
         "created",
@@ -53,16 +66,21 @@ class LedgerAccountAdmin(LedgerReadOnlyMixin, ServiceOnlyHistoryAdmin):
     search_fields = ("public_id", "merchant_id")
     date_hierarchy = "created"
 
+    readonly_fields = ("records",)
+
+    def ledger_entries_params(self, obj: LedgerAccount) -> dict[str, str]:
+        return {"account": obj.public_id}
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[LedgerAccount]:
         return accounts_with_balances(super().get_queryset(request))
 
-    @admin.display(description="posted", ordering="posted")
-    def posted_display(self, obj: LedgerAccount):
-        return obj.posted
+    posted_display = staticmethod(money_column("posted"))
+    pending_money = staticmethod(money_column("pending"))
+    available_display = staticmethod(money_column("available"))
 
-    @admin.display(description="available", ordering="available")
-    def available_display(self, obj: LedgerAccount):
-        return obj.available
+    @admin.display(description="entries")
+    def entries_link(self, obj: LedgerAccount) -> str:
+        return format_html('<a href="{}">entries</a>', entries_url({"account": obj.public_id}))
 
     actions = ["allow_overdraft", "withdraw_overdraft"]
 
@@ -100,22 +118,39 @@ class JournalTransactionAdmin(LedgerReadOnlyMixin, ServiceOnlyAdmin):
 
 
 @admin.register(Entry)
-class EntryAdmin(LedgerReadOnlyMixin, ServiceOnlyAdmin):
-    list_display = ("id", "transaction", "account", "amount", "currency", "balance_after", "created")
-    list_filter = ("currency", "transaction__kind")
-    search_fields = ("transaction__public_id", "transaction__reference", "account__public_id")
+class EntryAdmin(
+    UncountedChangeListMixin, ExactSearchMixin, MoneyDisplayMixin, LedgerReadOnlyMixin, ServiceOnlyAdmin
+):
+    list_display = ("id", "transaction", "account", "amount_money", "balance_after_money", "created")
+    list_filter = (
+        "transaction__kind",
+        exact_filter("account__public_id", title="account", parameter="account", placeholder="acct_..."),
+        exact_filter(
+            "transaction__metadata__payment", title="payment", parameter="payment", placeholder="pay_..."
+        ),
+        currency_filter(),
+        amount_range(),
+        date_range(),
+    )
+    search_fields = ("=transaction__public_id",)
+    search_help_text = "A journal transaction or account id (txn_…, acct_…), or a transaction's reference."
+    search_by_prefix = {"txn": "transaction__public_id", "acct": "account__public_id"}
     list_select_related = ("transaction", "account")
-    date_hierarchy = "created"
+    money_fields = ("amount", "balance_after")
+
+    def search_other(self, term: str) -> Q:
+        return Q(transaction__reference=term)
 
 
 @admin.register(Hold)
-class HoldAdmin(LedgerReadOnlyMixin, ServiceOnlyHistoryAdmin):
+class HoldAdmin(RecordsLinksMixin, MoneyDisplayMixin, LedgerReadOnlyMixin, ServiceOnlyHistoryAdmin):
+    money_fields = ("amount", "captured_amount")
+    readonly_fields = ("records",)
     list_display = (
         "public_id",
         "account",
-        "amount",
-        "captured_amount",
-        "currency",
+        "amount_money",
+        "captured_amount_money",
         "status",
         "expires_at",
         "created",
@@ -126,21 +161,45 @@ class HoldAdmin(LedgerReadOnlyMixin, ServiceOnlyHistoryAdmin):
 
 
 @admin.register(Transfer)
-class TransferAdmin(LedgerReadOnlyMixin, ServiceOnlyHistoryAdmin):
+class TransferAdmin(
+    UncountedChangeListMixin,
+    ExactSearchMixin,
+    RecordsLinksMixin,
+    MoneyDisplayMixin,
+    LedgerReadOnlyMixin,
+    ServiceOnlyHistoryAdmin,
+):
     list_display = (
         "public_id",
         "merchant_id",
         "from_account",
         "to_account",
-        "amount",
-        "currency",
+        "amount_money",
         "status",
         "created",
     )
-    list_filter = ("status", "currency")
-    search_fields = ("public_id", "merchant_id", "from_account__public_id", "to_account__public_id")
+    list_filter = (
+        "status",
+        exact_filter("merchant_id", title="merchant", parameter="merchant", placeholder="mer_..."),
+        currency_filter(),
+        amount_range(),
+        date_range(),
+    )
+    search_fields = ("=public_id",)
+    search_help_text = "A transfer, merchant, account or journal transaction id (tr_…, mer_…, acct_…, txn_…)."
+    search_by_prefix = {"tr": "public_id", "mer": "merchant_id", "txn": "transaction__public_id"}
     list_select_related = ("from_account", "to_account")
-    date_hierarchy = "created"
+    money_fields = ("amount",)
+    readonly_fields = ("records",)
+
+    def search_other(self, term: str) -> Q | None:
+        match = ID_PATTERN.fullmatch(term)
+        if match and match.group(1) == "acct":
+            return Q(from_account__public_id=term) | Q(to_account__public_id=term)
+        return None
+
+    def ledger_entries_params(self, obj: Transfer) -> dict[str, str]:
+        return {"q": obj.transaction.public_id}
 
 
 @admin.register(LedgerVerification)

@@ -14,10 +14,12 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KeyTransform
 from moneyed import Money
 
 from paysys.audit.history import HistoricalRecords
 from paysys.ids import ID_MAX_LENGTH, new_id
+from paysys.money import money_display
 
 AMOUNT_MAX_DIGITS = 19
 AMOUNT_DECIMAL_PLACES = 3
@@ -229,6 +231,10 @@ class JournalTransaction(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        indexes = [
+            # A payment's transactions (its story, the entries filtered by payment).
+            models.Index(KeyTransform("payment", "metadata"), name="accounts_txn_payment"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind__in=TransactionKind.values), name="accounts_journaltransaction_kind_valid"
@@ -272,6 +278,8 @@ class Entry(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "ledger entry"
+        verbose_name_plural = "ledger entries"
         ordering = ["-id"]
         indexes = [models.Index(fields=["account", "-id"], name="accounts_entry_account_recent")]
         constraints = [
@@ -330,7 +338,7 @@ class Hold(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.public_id} {self.amount} {self.currency} {self.status}"
+        return f"{self.public_id} {money_display(self.amount, self.currency)} {self.status}"
 
 
 class TransferStatus(models.TextChoices):
@@ -384,7 +392,7 @@ class Transfer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.public_id} {self.amount} {self.currency} {self.status}"
+        return f"{self.public_id} {money_display(self.amount, self.currency)} {self.status}"
 
     @property
     def amount_money(self) -> Money:

@@ -225,6 +225,7 @@ class ApiKey(models.Model):
     history = HistoricalRecords(excluded_fields=["last_used_at"])
 
     class Meta:
+        verbose_name = "API key"
         permissions = [
             ("revoke_apikey", "Can revoke an API key"),
             ("rotate_apikey", "Can rotate an API key"),

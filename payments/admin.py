@@ -1,7 +1,16 @@
-"""Operators' view of payments: read only; review decisions, disputes and cancels call services."""
+"""Operators' view of payments: read only; review decisions, disputes and cancels call services.
+
+A payment's page tells its whole story in time order (``payments.story``); search is by id,
+receipt e-mail, card last4, card fingerprint or processor reference, each an index lookup
+(``paysys.admin.search``); changelists never count their rows (``paysys.admin.changelist``).
+"""
+
+import re
 
 from django.contrib import admin
+from django.db.models import Q
 
+from payments.cards import FINGERPRINT_HEX_LENGTH
 from payments.models import (
     BlocklistEntry,
     Dispute,
@@ -19,54 +28,96 @@ from payments.services import (
     payment_review_approve,
     payment_review_decline,
 )
+from payments.story import payment_story_get
 from paysys.admin.actions import confirmed_action, each_through
 from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin, ServiceOnlyHistoryAdmin
+from paysys.admin.changelist import UncountedChangeListMixin
+from paysys.admin.display import MoneyDisplayMixin
+from paysys.admin.links import RecordsLinksMixin
+from paysys.admin.search import (
+    ExactSearchMixin,
+    amount_range,
+    currency_filter,
+    date_range,
+    merchant_filter,
+)
+
+LAST4 = re.compile(r"[0-9]{4}")
+FINGERPRINT = re.compile(rf"[0-9a-f]{{{FINGERPRINT_HEX_LENGTH}}}")
+STORY_TEMPLATE = "admin/payments/payment/story.html"
 
 
 class ReadOnlyAdmin(ReadOnlyAdminMixin, ServiceOnlyHistoryAdmin):
     pass
 
 
-class RefundInline(admin.TabularInline):
-    model = Refund
-    extra = 0
-    fields = ("public_id", "amount", "currency", "status", "reason", "created")
-    readonly_fields = fields
-    can_delete = False
+class MoneyListAdmin(
+    UncountedChangeListMixin, ExactSearchMixin, RecordsLinksMixin, MoneyDisplayMixin, ReadOnlyAdmin
+):
+    """A read-only list of money objects: exact search, no counting, money in its precision."""
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class OperationInline(admin.TabularInline):
-    model = ProcessorOperation
-    fk_name = "payment"
-    extra = 0
-    fields = ("reference", "kind", "status", "amount", "created", "resolved_at")
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
+    def ledger_entries_params(self, obj) -> dict[str, str]:
+        return {"payment": obj.payment.public_id}
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
+class PaymentAdmin(MoneyListAdmin):
     list_display = (
         "public_id",
         "merchant",
-        "amount",
-        "currency",
+        "amount_money",
         "status",
         "risk_score",
         "disputed",
         "created",
     )
-    list_filter = ("status", "currency", "capture_method", "disputed")
-    search_fields = ("public_id", "merchant__public_id", "payment_method__public_id")
+    list_filter = (
+        "status",
+        merchant_filter(),
+        currency_filter(),
+        amount_range(),
+        amount_range("risk_score", "risk score"),
+        date_range(),
+        "capture_method",
+        "disputed",
+    )
+    search_fields = ("=public_id",)
+    search_help_text = (
+        "A payment, merchant, card, refund or dispute id (pay_…, mer_…, pm_…, re_…, dp_…), "
+        "a receipt e-mail, a card's last 4 digits or fingerprint, a processor reference."
+    )
+    search_by_prefix = {
+        "pay": "public_id",
+        "mer": "merchant__public_id",
+        "pm": "payment_method__public_id",
+        "re": "refunds__public_id",
+        "dp": "disputes__public_id",
+    }
     list_select_related = ("merchant",)
-    inlines = [OperationInline, RefundInline]
+    money_fields = ("amount", "amount_capturable", "amount_captured", "amount_refunded", "fee")
+    exclude = ("transfer_data",)
+    readonly_fields = ("records",)
+    change_form_template = STORY_TEMPLATE
     actions = ["approve_review", "decline_review", "cancel", "open_dispute"]
+
+    def search_other(self, term: str) -> Q:
+        if "@" in term:
+            return Q(receipt_email__iexact=term)
+        if LAST4.fullmatch(term):
+            return Q(payment_method__last4=term)
+        if FINGERPRINT.fullmatch(term):
+            return Q(payment_method__fingerprint=term)
+        return Q(processor_authorization=term) | Q(
+            pk__in=ProcessorOperation.objects.filter(reference=term).values("payment_id")
+        )
+
+    def ledger_entries_params(self, obj) -> dict[str, str]:
+        return {"payment": obj.public_id}
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        payment = self.get_object(request, object_id)
+        story = payment_story_get(payment_id=payment.public_id) if payment is not None else None
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "story": story})
 
     @confirmed_action(description="Approve review (capture proceeds)", permission="review_payment")
     def approve_review(self, request, queryset, reason):
@@ -112,28 +163,42 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdmin):
-    list_display = ("public_id", "payment", "amount", "currency", "status", "reason", "created")
-    list_filter = ("status", "currency", "reason")
-    search_fields = ("public_id", "payment__public_id")
+class RefundAdmin(MoneyListAdmin):
+    list_display = ("public_id", "payment", "amount_money", "status", "reason", "created")
+    list_filter = ("status", "reason", merchant_filter(), currency_filter(), amount_range(), date_range())
+    search_fields = ("=public_id",)
+    search_help_text = "A refund, payment or merchant id (re_…, pay_…, mer_…)."
+    search_by_prefix = {"re": "public_id", "pay": "payment__public_id", "mer": "merchant__public_id"}
     list_select_related = ("payment",)
+    money_fields = ("amount",)
+    readonly_fields = ("records",)
 
 
 @admin.register(Dispute)
-class DisputeAdmin(ReadOnlyAdmin):
+class DisputeAdmin(MoneyListAdmin):
     list_display = (
         "public_id",
         "payment",
-        "amount",
-        "fee",
-        "currency",
+        "amount_money",
+        "fee_money",
         "status",
         "evidence_due_by",
         "created",
     )
-    list_filter = ("status", "currency")
-    search_fields = ("public_id", "payment__public_id")
+    list_filter = (
+        "status",
+        merchant_filter(),
+        currency_filter(),
+        amount_range(),
+        date_range(),
+        date_range("evidence_due_by", "evidence due by"),
+    )
+    search_fields = ("=public_id",)
+    search_help_text = "A dispute, payment or merchant id (dp_…, pay_…, mer_…)."
+    search_by_prefix = {"dp": "public_id", "pay": "payment__public_id", "mer": "merchant__public_id"}
     list_select_related = ("payment",)
+    money_fields = ("amount", "fee", "platform_shortfall")
+    readonly_fields = ("records",)
     actions = ["close_won", "close_lost"]
 
     @confirmed_action(description="Close as won (amount back to the merchant)", permission="close_dispute")
@@ -158,10 +223,11 @@ class DisputeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(TopUp)
-class TopUpAdmin(ReadOnlyAdminMixin, ServiceOnlyAdmin):
+class TopUpAdmin(MoneyDisplayMixin, ReadOnlyAdminMixin, ServiceOnlyAdmin):
     """Read only: a top-up is its payment's outcome; operators act on the payment."""
 
-    list_display = ("public_id", "merchant", "account", "payment", "amount", "currency", "status", "created")
+    list_display = ("public_id", "merchant", "account", "payment", "amount_money", "status", "created")
+    money_fields = ("amount",)
     list_filter = ("currency", "payment__status")
     search_fields = ("public_id", "merchant__public_id", "account__public_id", "payment__public_id")
     list_select_related = ("merchant", "account", "payment")

@@ -53,7 +53,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "paysys.admin.apps.PaysysAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI's files, served from /static/: /v1/docs/ works offline
     "djmoney",
     "simple_history",
+    "rangefilter",
     "django_celery_beat",
     "django_prometheus",
     "paysys.audit",
@@ -110,6 +111,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "paysys.ops.context_processors.environment",
             ],
+            # The admin's template tags (paysys.admin is not an app of its own).
+            "libraries": {"paysys_admin": "paysys.admin.templatetags.paysys_admin"},
         },
     },
 ]

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from moneyed import Money
 
 from payments.models.fields import (
@@ -19,6 +20,7 @@ from payments.models.fields import (
 from payments.states import Status
 from paysys.audit.history import HistoricalRecords
 from paysys.ids import ID_MAX_LENGTH
+from paysys.money import money_display
 
 
 class PaymentMethod(models.Model):
@@ -47,6 +49,7 @@ class PaymentMethod(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        indexes = [models.Index(fields=["last4"], name="payments_paymentmethod_last4")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(last4__regex=r"^[0-9]{4}$"), name="payments_paymentmethod_last4_digits"
@@ -148,6 +151,15 @@ class Payment(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["merchant", "-id"], name="payments_payment_merchant"),
+            # The admin's searches and date filter (paysys.admin.search): each an equality or a range.
+            models.Index(fields=["created"], name="payments_payment_created"),
+            models.Index(Upper("receipt_email"), name="payments_payment_email"),
+            models.Index(fields=["payment_method"], name="payments_payment_method"),
+            models.Index(
+                fields=["processor_authorization"],
+                name="payments_payment_authorization",
+                condition=~Q(processor_authorization=""),
+            ),
             # created[gte] / created[lt] filters and the daily volume limit (merchant, since midnight).
             models.Index(fields=["merchant", "created"], name="payments_payment_mer_created"),
             models.Index(
@@ -196,7 +208,7 @@ class Payment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.public_id} {self.amount} {self.currency} {self.status}"
+        return f"{self.public_id} {money_display(self.amount, self.currency)} {self.status}"
 
     def money(self, value: Decimal) -> Money:
         return Money(value, self.currency)

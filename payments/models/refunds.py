@@ -7,6 +7,7 @@ from payments.models.fields import CODE_MAX_LENGTH, ZERO, amount_field, new_disp
 from payments.models.payments import Payment
 from paysys.audit.history import HistoricalRecords
 from paysys.ids import ID_MAX_LENGTH
+from paysys.money import money_display
 
 
 class Refund(models.Model):
@@ -49,7 +50,7 @@ class Refund(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.public_id} {self.amount} {self.currency} {self.status}"
+        return f"{self.public_id} {money_display(self.amount, self.currency)} {self.status}"
 
 
 class Dispute(models.Model):
@@ -108,4 +109,4 @@ class Dispute(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.public_id} {self.amount} {self.currency} {self.status}"
+        return f"{self.public_id} {money_display(self.amount, self.currency)} {self.status}"

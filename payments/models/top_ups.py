@@ -38,6 +38,7 @@ class TopUp(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "top-up"
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["merchant", "-id"], name="payments_topup_merchant"),

@@ -195,6 +195,7 @@ class WebhookDelivery(models.Model):
     created = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
+        verbose_name_plural = "webhook deliveries"
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["endpoint", "-id"], name="events_whdelivery_endpoint_idx"),
