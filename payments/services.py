@@ -98,13 +98,6 @@ from merchants.selectors import merchant_fee_terms_get, merchant_get
 from payments.cards import CardData, card_validate
 from payments.models import Dispute, Payment, PaymentMethod, ProcessorOperation, Refund, TopUp
 from payments.modes import card_mode_check
-from payments.objects import (
-    dispute_object,
-    payment_method_object,
-    payment_object,
-    refund_object,
-    top_up_object,
-)
 from payments.processor import (
     OperationStatus,
     ProcessorResult,
@@ -116,6 +109,13 @@ from payments.processor import (
 )
 from payments.risk import RiskSignals, risk_assess, risk_limits_check
 from payments.selectors import payment_method_get
+from payments.serializers import (
+    dispute_object,
+    payment_method_object,
+    payment_object,
+    refund_object,
+    top_up_object,
+)
 from payments.states import Action, PaymentUnexpectedStateError, Status, target_check, transition_check
 from paysys import metrics
 from paysys.audit.context import ACTOR_OPERATOR, ACTOR_SYSTEM

@@ -1,5 +1,7 @@
 """How ledger objects look in the merchant API: amounts in minor units, currencies lower-case.
 
+Transfers, which events carry too, are ``accounts.serializers``.
+
 Entries and balance transactions have no random public id of their own (the entry table is
 the ledger's hottest insert path and carries no extra unique index); their ids are derived
 from the row: ``ent_`` / ``bt_`` followed by the row id in base 62. Lookups through them are
@@ -129,29 +131,6 @@ class TransferCreateInput(serializers.Serializer):
         max_length=MAX_DESCRIPTION_LENGTH, required=False, default="", allow_blank=True
     )
     metadata = MetadataField()
-
-
-class TransferOutput(ObjectSerializer):
-    object_name = "transfer"
-
-    amount = serializers.SerializerMethodField()
-    currency = serializers.SerializerMethodField()
-    from_account = serializers.CharField(source="from_account.public_id")
-    to_account = serializers.CharField(source="to_account.public_id")
-    description = serializers.CharField()
-    status = serializers.ChoiceField(choices=["posted", "reversed"])
-    transaction = serializers.CharField(source="transaction.public_id")
-    reversal_transaction = serializers.SerializerMethodField(allow_null=True)
-    metadata = MetadataField()
-
-    def get_amount(self, transfer) -> int:
-        return _minor(transfer.amount, transfer.currency)
-
-    def get_currency(self, transfer) -> str:
-        return transfer.currency.lower()
-
-    def get_reversal_transaction(self, transfer) -> str | None:
-        return transfer.reversal_transaction.public_id if transfer.reversal_transaction_id else None
 
 
 # --- balance -----------------------------------------------------------------------------------
