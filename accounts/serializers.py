@@ -29,5 +29,11 @@ class TransferOutput(ObjectSerializer):
     metadata = MetadataField()
 
 
+# One instance renders every event payload: binding a serializer's fields (DRF deep-copies them
+# for every new instance) costs about ten times the rendering; ``to_representation`` keeps no
+# state between objects.
+_TRANSFER = TransferOutput()
+
+
 def transfer_object(transfer: Transfer) -> dict[str, Any]:
-    return TransferOutput(transfer).data
+    return _TRANSFER.to_representation(transfer)
