@@ -124,6 +124,7 @@ from accounts.models import (
     new_transaction_id,
     overdraft_is_credit,
 )
+from accounts.serializers import transfer_object
 from paysys.audit.history import history_stamp
 from paysys.audit.services import AUDIT_APPEND_SQL, audit_append_args, audit_event_build, audit_record
 from paysys.db.compiled import CompiledQuery
@@ -873,27 +874,6 @@ def account_close(*, account_id: int | str, reason: str) -> LedgerAccount:
 
 
 # --- transfers ------------------------------------------------------------------------------
-
-
-def transfer_object(transfer: Transfer) -> dict[str, Any]:
-    """The transfer as the API shows it (the event payload): amounts in minor units."""
-    return {
-        "id": transfer.public_id,
-        "object": "transfer",
-        "amount": money_to_minor(transfer.amount_money),
-        "currency": transfer.currency.lower(),
-        "from_account": transfer.from_account.public_id,
-        "to_account": transfer.to_account.public_id,
-        "description": transfer.description,
-        "metadata": transfer.metadata,
-        "status": transfer.status,
-        "transaction": transfer.transaction.public_id,
-        "reversal_transaction": transfer.reversal_transaction.public_id
-        if transfer.reversal_transaction
-        else None,
-        "created": transfer.created.isoformat().replace("+00:00", "Z"),
-        "livemode": transfer.from_account.livemode,
-    }
 
 
 def _ledger_tenant(merchant_id: str, livemode: bool) -> Tenant:
