@@ -16,7 +16,9 @@ from rest_framework import serializers
 
 from paysys.api.fields import (
     CurrencyField,
+    LowerCaseCurrencyField,
     MetadataField,
+    MinorAmountField,
     ObjectSerializer,
     StrictIntegerField,
 )
@@ -136,9 +138,10 @@ class TransferCreateInput(serializers.Serializer):
 # --- balance -----------------------------------------------------------------------------------
 
 
+# A ``Money``: minor units and the lower-case code.
 class BalanceAmountOutput(serializers.Serializer):
-    amount = serializers.IntegerField()
-    currency = serializers.CharField()
+    amount = MinorAmountField(currency="currency.code")
+    currency = LowerCaseCurrencyField(source="currency.code")
 
 
 class BalanceOutput(serializers.Serializer):

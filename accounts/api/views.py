@@ -37,7 +37,7 @@ from paysys.api.filters import CurrencyFilter, ListFilterSet
 from paysys.api.pagination import StartingAfterPagination
 from paysys.api.schema import IDEMPOTENCY_KEY_PARAMETER, responses
 from paysys.api.views import PaysysApiView
-from paysys.money import money_to_minor, validate_minor_amount
+from paysys.money import validate_minor_amount
 
 TAG = "Ledger"
 
@@ -224,6 +224,8 @@ class TransferReverseApi(PaysysApiView):
 
 
 class BalanceRetrieveApi(PaysysApiView):
+    serializer_class = BalanceOutput
+
     @extend_schema(
         tags=[TAG],
         operation_id="balance_retrieve",
@@ -232,20 +234,14 @@ class BalanceRetrieveApi(PaysysApiView):
     )
     def get(self, request):
         balances = balance_for_merchant(tenant=self.caller.tenant).values()
-
-        def amounts(part: str) -> list[dict]:
-            return [
-                {"amount": money_to_minor(getattr(b, part)), "currency": b.currency.lower()} for b in balances
-            ]
-
-        body = {
+        balance = {
             "object": "balance",
             "livemode": self.caller.livemode,
-            "available": amounts("available"),
-            "pending": amounts("pending"),
-            "reserved": amounts("reserved"),
+            "available": [b.available for b in balances],
+            "pending": [b.pending for b in balances],
+            "reserved": [b.reserved for b in balances],
         }
-        return Response(body)
+        return Response(self.get_serializer(balance).data)
 
 
 @extend_schema_view(
