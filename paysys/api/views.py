@@ -22,6 +22,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponseBase
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.request import Request
 
 from paysys.api import schema  # noqa: F401  (registers the Bearer scheme with drf-spectacular)
@@ -67,7 +68,21 @@ def idempotent(handler: Handler) -> Handler:
     return post
 
 
+class ViewMetadata(SimpleMetadata):
+    """``OPTIONS``: the view's name, renderers and parsers, without DRF's ``actions``.
+
+    A generic view's ``actions`` describe its ``serializer_class``, which here renders the
+    answer; what a POST accepts is its own input serializer (``parse``). The OpenAPI schema
+    states both.
+    """
+
+    def determine_actions(self, request: Request, view: object) -> dict:
+        return {}
+
+
 class PaysysApiView(GenericAPIView):
+    metadata_class = ViewMetadata
+
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         post = getattr(cls, "post", None)

@@ -80,3 +80,10 @@ def test_a_list_view_without_a_filter_set_still_filters_by_created(api):
     assert_error(
         api.get(f"{entries}?created[gte]=yesterday"), 400, "invalid_request_error", param="created[gte]"
     )
+
+
+def test_options_names_the_view_without_describing_the_answer_as_input(api):
+    for path in ("/v1/payments", "/v1/webhook_endpoints/we_unknown/rotate_secret", "/v1/balance"):
+        response = api.client.options(path, HTTP_AUTHORIZATION=f"Bearer {api.secret}")
+        assert response.status_code == 200, (path, response.content)
+        assert set(response.json()) == {"name", "description", "renders", "parses"}, path
