@@ -236,7 +236,7 @@ from accounts.models import AccountKind, OwnerType
 from accounts.services import PostingLine, account_open, ledger_post, platform_account_get
 from merchants.services import api_key_create, merchant_activate, merchant_onboard
 
-merchant = merchant_onboard(name="Bench", email="bench@example.com", default_currency="eur")
+merchant = merchant_onboard(name="Bench", email="bench@example.com", default_currency="EUR")
 merchant_activate(merchant_id=merchant.public_id)
 _key, secret = api_key_create(merchant_id=merchant.public_id)
 funding = platform_account_get(kind=AccountKind.WALLET_FUNDING, currency="EUR")

@@ -1,7 +1,9 @@
 """Operators' view of merchants and keys: read-mostly; status changes and key actions call services."""
 
-from django.contrib import admin
-from django.http import HttpResponse
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponse, HttpResponseRedirect
+from djmoney.forms.widgets import MoneyWidget
 
 from merchants.models import ApiKey, FeePlan, Merchant, MerchantLimit
 from merchants.services import (
@@ -19,18 +21,31 @@ from paysys.admin.base import ServiceOnlyHistoryAdmin
 from paysys.errors import PaysysError
 
 
+class RowCurrencyForm(forms.ModelForm):
+    """A fee or limit row: an empty amount's currency select shows the row's currency, the only
+    one its service takes (an amount in another currency is refused)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field.widget, MoneyWidget) and self.instance.currency:
+                field.widget.default_currency = self.instance.currency
+
+
 class FeePlanInline(admin.TabularInline):
     model = FeePlan
+    form = RowCurrencyForm
     extra = 0
     can_delete = False
-    fields = ("currency", "basis_points", "fixed_minor", "dispute_fee_minor")
+    fields = ("currency", "basis_points", "fixed", "dispute_fee")
 
 
 class MerchantLimitInline(admin.TabularInline):
     model = MerchantLimit
+    form = RowCurrencyForm
     extra = 0
     can_delete = False
-    fields = ("currency", "max_payment_minor", "daily_volume_minor")
+    fields = ("currency", "max_payment", "daily_volume")
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -53,6 +68,7 @@ class MerchantAdmin(ServiceOnlyHistoryAdmin):
     search_fields = ("public_id", "name", "email")
     readonly_fields = (
         "public_id",
+        "default_currency",  # set at onboarding; activation opened the ledger accounts in it
         "status",
         "status_reason",
         "created",
@@ -70,9 +86,15 @@ class MerchantAdmin(ServiceOnlyHistoryAdmin):
         return False
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        # Django wraps this view in one atomic block; the services called by save_model and
-        # save_formset own durable transactions of their own, which cannot nest in it.
-        return self._changeform_view(request, object_id, form_url, extra_context)
+        # Django runs a POST here in one atomic block and the services that save_model and
+        # save_formset call join it, so a merchant's profile, fees and limits change together
+        # or not at all. A change a service refuses rolls the whole form back and comes back
+        # as a message, not as a server error.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except PaysysError as exc:
+            self.message_user(request, f"Nothing was saved: {exc.message}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def save_model(self, request, obj, form, change) -> None:
         # The form's changes go through the service (lock, validation, audit row), not obj.save().
@@ -94,15 +116,15 @@ class MerchantAdmin(ServiceOnlyHistoryAdmin):
                     merchant_id=merchant_id,
                     currency=data["currency"],
                     basis_points=data["basis_points"],
-                    fixed_minor=data["fixed_minor"],
-                    dispute_fee_minor=data["dispute_fee_minor"],
+                    fixed=data["fixed"],
+                    dispute_fee=data["dispute_fee"],
                 )
             elif formset.model is MerchantLimit:
                 saved = merchant_limits_set(
                     merchant_id=merchant_id,
                     currency=data["currency"],
-                    max_payment_minor=data["max_payment_minor"],
-                    daily_volume_minor=data["daily_volume_minor"],
+                    max_payment=data["max_payment"],
+                    daily_volume=data["daily_volume"],
                 )
             if saved is not None and inline_form.instance.pk:
                 formset.changed_objects.append((saved, inline_form.changed_data))

@@ -13,12 +13,29 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
+from djmoney.models.fields import MoneyField
 
 from paysys.audit.history import HistoricalRecords
 from paysys.ids import ID_MAX_LENGTH, new_id
+from paysys.money import MAX_EXPONENT
 
 MAX_BASIS_POINTS = 10_000
 MAX_RESERVE_PERCENT = Decimal(100)
+MONEY_MAX_DIGITS = 19
+# Currencies are stored as upper-case ISO 4217 codes, as everywhere inside paysys.
+CURRENCY_CODE = r"^[A-Z]{3}$"
+
+
+def _money(**kwargs) -> MoneyField:
+    """An optional amount in the row's one ``currency`` column (shared by the row's amounts)."""
+    return MoneyField(
+        max_digits=MONEY_MAX_DIGITS,
+        decimal_places=MAX_EXPONENT,
+        currency_field_name="currency",
+        null=True,
+        blank=True,
+        **kwargs,
+    )
 
 
 def new_merchant_id() -> str:
@@ -44,8 +61,7 @@ class Merchant(models.Model):
     name = models.CharField(max_length=200)
     email = models.EmailField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    # Lower-case ISO 4217 code, as the API shows currencies.
-    default_currency = models.CharField(max_length=3, default="eur")
+    default_currency = models.CharField(max_length=3, default="EUR")
     settlement_delay_days = models.PositiveSmallIntegerField(default=1)
     # Share of each settlement withheld in the `reserve` account, released after the period.
     reserve_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal(0))
@@ -88,8 +104,8 @@ class Merchant(models.Model):
                 name="merchants_merchant_reserve_percent_range",
             ),
             models.CheckConstraint(
-                condition=Q(default_currency__regex=r"^[a-z]{3}$"),
-                name="merchants_merchant_currency_lowercase",
+                condition=Q(default_currency__regex=CURRENCY_CODE),
+                name="merchants_merchant_currency_uppercase",
             ),
             models.CheckConstraint(
                 condition=Q(payout_schedule__in=["daily", "weekly", "monthly", "manual"]),
@@ -105,24 +121,20 @@ class FeePlan(models.Model):
     """The merchant's fees in one currency: basis points of the amount plus a fixed amount per
     payment, and the fee for a dispute.
 
-    The amounts are in the currency's minor unit (integers, as at the API edge); an empty one
-    follows the platform's default for the currency. ``merchants.selectors.merchant_fee_terms_get``
-    resolves both and turns them into ``Money``.
+    An empty amount follows the platform's default for the currency;
+    ``merchants.selectors.merchant_fee_terms_get`` resolves both into ``Money``.
     """
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="fee_plans")
+    # Declared before the amounts: the one currency column they share.
     currency = models.CharField(max_length=3)
     basis_points = models.PositiveIntegerField()
-    # Added to every payment's fee in this currency (minor unit); None: the platform default for
-    # the currency, ``PAYSYS_DEFAULT_FEE_FIXED_MINOR``.
-    fixed_minor = models.PositiveBigIntegerField(
-        null=True, blank=True, help_text="Minor units; empty: the platform default for the currency."
-    )
-    # Debited from the merchant when a dispute opens on a payment in this currency (minor unit);
-    # None: the platform default for the currency, ``PAYSYS_DISPUTE_FEE_MINOR``.
-    dispute_fee_minor = models.PositiveBigIntegerField(
-        null=True, blank=True, help_text="Minor units; empty: the platform default for the currency."
-    )
+    # Added to every payment's fee in this currency; empty: the platform default for the
+    # currency, ``PAYSYS_DEFAULT_FEE_FIXED_MINOR``.
+    fixed = _money(help_text="Empty: the platform default for the currency.")
+    # Debited from the merchant when a dispute opens on a payment in this currency; empty: the
+    # platform default for the currency, ``PAYSYS_DISPUTE_FEE_MINOR``.
+    dispute_fee = _money(help_text="Empty: the platform default for the currency.")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -137,22 +149,27 @@ class FeePlan(models.Model):
                 condition=Q(basis_points__lte=MAX_BASIS_POINTS), name="merchants_feeplan_basis_points_range"
             ),
             models.CheckConstraint(
-                condition=Q(currency__regex=r"^[a-z]{3}$"), name="merchants_feeplan_currency_lowercase"
+                condition=Q(currency__regex=CURRENCY_CODE), name="merchants_feeplan_currency_uppercase"
+            ),
+            models.CheckConstraint(condition=Q(fixed__gte=0), name="merchants_feeplan_fixed_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(dispute_fee__gte=0), name="merchants_feeplan_dispute_fee_nonnegative"
             ),
         ]
 
     def __str__(self) -> str:
-        fixed = "default" if self.fixed_minor is None else self.fixed_minor
+        fixed = "default" if self.fixed is None else self.fixed.amount
         return f"{self.basis_points} bps + {fixed} {self.currency}"
 
 
 class MerchantLimit(models.Model):
-    """Risk limits in one currency, in minor units; null means "no merchant-specific limit"."""
+    """Risk limits in one currency; empty means "no merchant-specific limit"."""
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="limits")
+    # Declared before the amounts: the one currency column they share.
     currency = models.CharField(max_length=3)
-    max_payment_minor = models.PositiveBigIntegerField(null=True, blank=True)
-    daily_volume_minor = models.PositiveBigIntegerField(null=True, blank=True)
+    max_payment = _money()
+    daily_volume = _money()
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -164,7 +181,13 @@ class MerchantLimit(models.Model):
                 fields=["merchant", "currency"], name="merchants_merchantlimit_merchant_currency_unique"
             ),
             models.CheckConstraint(
-                condition=Q(currency__regex=r"^[a-z]{3}$"), name="merchants_merchantlimit_currency_lowercase"
+                condition=Q(currency__regex=CURRENCY_CODE), name="merchants_merchantlimit_currency_uppercase"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_payment__gt=0), name="merchants_merchantlimit_max_payment_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(daily_volume__gt=0), name="merchants_merchantlimit_daily_volume_positive"
             ),
         ]
 

@@ -51,41 +51,30 @@ def merchant_list() -> list[Merchant]:
 
 
 def merchant_fee_terms_get(*, merchant: Merchant, currency: str) -> FeeTerms:
-    """The fees for ``currency`` (lower-case): the merchant's plan, else the platform defaults."""
-    currency = currency.lower()
+    """The fees for ``currency`` (upper-case): the merchant's plan, else the platform defaults."""
     plan = _FEE_PLAN.first(merchant_pk=merchant.pk, currency=currency) or FeePlan(
-        basis_points=settings.PAYSYS_DEFAULT_FEE_BASIS_POINTS
+        currency=currency, basis_points=settings.PAYSYS_DEFAULT_FEE_BASIS_POINTS
     )
-    fixed_minor = _plan_or_default(plan.fixed_minor, settings.PAYSYS_DEFAULT_FEE_FIXED_MINOR, currency)
-    dispute_minor = _plan_or_default(plan.dispute_fee_minor, settings.PAYSYS_DISPUTE_FEE_MINOR, currency)
     return FeeTerms(
         basis_points=plan.basis_points,
-        fixed=minor_to_money(fixed_minor, currency),
-        dispute_fee=minor_to_money(dispute_minor, currency),
+        fixed=_plan_or_default(plan.fixed, settings.PAYSYS_DEFAULT_FEE_FIXED_MINOR, currency),
+        dispute_fee=_plan_or_default(plan.dispute_fee, settings.PAYSYS_DISPUTE_FEE_MINOR, currency),
     )
 
 
-def _plan_or_default(plan_minor: int | None, defaults: Mapping[str, int], currency: str) -> int:
+def _plan_or_default(amount: Money | None, defaults: Mapping[str, int], currency: str) -> Money:
     """A fee plan's amount, else the platform's default for ``currency`` from its per-currency
     table (minor units): one number of minor units is not the same fee in EUR, JPY and KWD, so
     no default applies across currencies, and a currency the table does not list has none."""
-    return defaults.get(currency, 0) if plan_minor is None else plan_minor
+    return minor_to_money(defaults.get(currency, 0), currency) if amount is None else amount
 
 
 def merchant_limits_get(*, merchant: Merchant, currency: str) -> Limits:
-    """The merchant's limits in ``currency``; ``None`` where no limit is set."""
-    currency = currency.lower()
+    """The merchant's limits in ``currency`` (upper-case); ``None`` where no limit is set."""
     row = _LIMITS.first(merchant_pk=merchant.pk, currency=currency)
     if row is None:
         return Limits(max_payment=None, daily_volume=None)
-    return Limits(
-        max_payment=None
-        if row.max_payment_minor is None
-        else minor_to_money(row.max_payment_minor, currency),
-        daily_volume=None
-        if row.daily_volume_minor is None
-        else minor_to_money(row.daily_volume_minor, currency),
-    )
+    return Limits(max_payment=row.max_payment, daily_volume=row.daily_volume)
 
 
 def api_key_list(*, merchant: Merchant) -> list[ApiKey]:

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from moneyed import Money
 
 from accounts.services import merchant_accounts_open
 from merchants import keys
@@ -27,7 +28,7 @@ from paysys.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from paysys.money import currency_is_accepted
+from paysys.money import currency_is_accepted, money_to_minor
 
 MERCHANT_TRANSITIONS: dict[str, set[str]] = {
     Merchant.Status.PENDING: {Merchant.Status.ACTIVE, Merchant.Status.CLOSED},
@@ -86,29 +87,57 @@ def _key_audit(key: ApiKey, event: str, *, previous: str = "", new: str = "") ->
 
 
 def _check_currency(currency: str) -> str:
-    if (
-        not isinstance(currency, str)
-        or currency != currency.lower()
-        or not currency_is_accepted(currency.upper())
-    ):
+    """An upper-case ISO 4217 code new money may be in (``paysys.money.currency_is_accepted``)."""
+    if not isinstance(currency, str) or not currency_is_accepted(currency):
         raise InvalidRequestError(
-            f"Unsupported currency: {currency!r}.", code="invalid_currency", param="currency"
+            f"Unsupported currency: {currency!r} (an upper-case ISO 4217 code such as 'EUR').",
+            code="invalid_currency",
+            param="currency",
         )
     return currency
+
+
+# The fee and limit amounts, as the messages name them.
+_AMOUNT_NAMES = {
+    "fixed": "fixed fee",
+    "dispute_fee": "dispute fee",
+    "max_payment": "maximum payment",
+    "daily_volume": "daily volume",
+}
+
+
+def _check_amount(amount: Money | None, *, currency: str, param: str, positive: bool = False) -> None:
+    """A fee or limit (``None``: none set): money in the row's ``currency``, a whole number of
+    its minor units, not negative (a limit: above zero)."""
+    if amount is None:
+        return
+    name = _AMOUNT_NAMES[param]
+    if not isinstance(amount, Money) or amount.currency.code != currency:
+        raise InvalidRequestError(f"The {name} must be an amount in {currency}.", param=param)
+    try:
+        money_to_minor(amount)
+    except ValueError:
+        raise InvalidRequestError(
+            f"The {name} must be a whole number of {currency} minor units.", param=param
+        ) from None
+    if amount.amount < 0 or (positive and amount.amount == 0):
+        raise InvalidRequestError(
+            f"The {name} must be {'above zero' if positive else 'zero or more'} (or empty).", param=param
+        )
 
 
 def merchant_onboard(
     *,
     name: str,
     email: str,
-    default_currency: str = "eur",
+    default_currency: str = "EUR",
     fee_basis_points: int | None = None,
-    fee_fixed_minor: int | None = None,
+    fee_fixed: Money | None = None,
     settlement_delay_days: int = 1,
     platform_id: str | None = None,
 ) -> Merchant:
     """Create a ``pending`` merchant with a fee plan in its default currency (its fixed fee
-    ``fee_fixed_minor``, else the platform default for the currency).
+    ``fee_fixed``, else the platform default for the currency).
 
     With ``platform_id`` the merchant is connected to that platform merchant, whose payments
     may then split funds to it (``transfer_data``).
@@ -118,7 +147,8 @@ def merchant_onboard(
     if "@" not in email:
         raise InvalidRequestError("A merchant needs a valid e-mail address.", param="email")
     _check_currency(default_currency)
-    with transaction.atomic(durable=True):
+    _check_amount(fee_fixed, currency=default_currency, param="fixed")
+    with transaction.atomic():
         platform = _platform_lock(platform_id) if platform_id else None
         merchant = Merchant.objects.create(
             name=name.strip(),
@@ -133,7 +163,7 @@ def merchant_onboard(
             basis_points=settings.PAYSYS_DEFAULT_FEE_BASIS_POINTS
             if fee_basis_points is None
             else fee_basis_points,
-            fixed_minor=fee_fixed_minor,
+            fixed=fee_fixed,
         )
         audit_record(
             event_type="merchant.onboarded",
@@ -166,7 +196,7 @@ def _platform_lock(platform_id: str) -> Merchant:
 def merchant_activate(*, merchant_id: str) -> Merchant:
     """pending/suspended → active; opens the ledger accounts of its default currency, in both
     modes (test and live money never share an account)."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         merchant = merchant_lock(merchant_id=merchant_id)
         _move(merchant, Merchant.Status.ACTIVE)
         merchant.activated_at = merchant.activated_at or timezone.now()
@@ -182,7 +212,7 @@ def merchant_activate(*, merchant_id: str) -> Merchant:
 
 def merchant_suspend(*, merchant_id: str, reason: str = "") -> Merchant:
     """active → suspended: its keys still identify it, every request gets 403 ``merchant_suspended``."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         merchant = merchant_lock(merchant_id=merchant_id)
         _move(merchant, Merchant.Status.SUSPENDED, reason=reason)
         merchant.suspended_at = timezone.now()
@@ -193,7 +223,7 @@ def merchant_suspend(*, merchant_id: str, reason: str = "") -> Merchant:
 
 def merchant_close(*, merchant_id: str, reason: str = "") -> Merchant:
     """→ closed, for good; every key of the merchant is revoked in the same transaction."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         merchant = merchant_lock(merchant_id=merchant_id)
         _move(merchant, Merchant.Status.CLOSED, reason=reason)
         now = timezone.now()
@@ -227,7 +257,7 @@ def merchant_update(*, merchant_id: str, changes: dict) -> Merchant:
         raise InvalidRequestError(
             f"These fields cannot be changed here: {sorted(unknown)}.", param=min(unknown)
         )
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         merchant = merchant_lock(merchant_id=merchant_id)
         for field, value in changes.items():
             setattr(merchant, field, value)
@@ -248,29 +278,22 @@ def merchant_fee_plan_set(
     merchant_id: str,
     currency: str,
     basis_points: int,
-    fixed_minor: int | None = None,
-    dispute_fee_minor: int | None = None,
+    fixed: Money | None = None,
+    dispute_fee: Money | None = None,
 ) -> FeePlan:
-    """Set the merchant's fees in ``currency``: ``basis_points`` of the amount plus ``fixed_minor``
-    per payment, and ``dispute_fee_minor`` per dispute (minor units; ``None``: the platform's
-    default for the currency)."""
+    """Set the merchant's fees in ``currency``: ``basis_points`` of the amount plus ``fixed`` per
+    payment, and ``dispute_fee`` per dispute (``None``: the platform's default for the currency)."""
     _check_currency(currency)
-    if not 0 <= basis_points <= MAX_BASIS_POINTS or (fixed_minor is not None and fixed_minor < 0):
-        raise InvalidRequestError(
-            "Fees are 0-10,000 basis points plus a non-negative fixed amount.", param="fee"
-        )
-    if dispute_fee_minor is not None and dispute_fee_minor < 0:
-        raise InvalidRequestError("A dispute fee is a non-negative amount.", param="dispute_fee")
-    with transaction.atomic(durable=True):
+    if not 0 <= basis_points <= MAX_BASIS_POINTS:
+        raise InvalidRequestError("Fees are 0-10,000 basis points.", param="basis_points")
+    _check_amount(fixed, currency=currency, param="fixed")
+    _check_amount(dispute_fee, currency=currency, param="dispute_fee")
+    with transaction.atomic():
         merchant = merchant_lock(merchant_id=merchant_id)
         plan, _created = FeePlan.objects.update_or_create(
             merchant=merchant,
             currency=currency,
-            defaults={
-                "basis_points": basis_points,
-                "fixed_minor": fixed_minor,
-                "dispute_fee_minor": dispute_fee_minor,
-            },
+            defaults={"basis_points": basis_points, "fixed": fixed, "dispute_fee": dispute_fee},
         )
         audit_record(
             event_type="merchant.fee_plan_set",
@@ -280,30 +303,26 @@ def merchant_fee_plan_set(
             currency=currency,
             metadata={
                 "basis_points": str(basis_points),
-                "fixed_minor": None if fixed_minor is None else str(fixed_minor),
-                "dispute_fee_minor": None if dispute_fee_minor is None else str(dispute_fee_minor),
+                "fixed": _audit_amount(fixed),
+                "dispute_fee": _audit_amount(dispute_fee),
             },
         )
     return plan
 
 
 def merchant_limits_set(
-    *, merchant_id: str, currency: str, max_payment_minor: int | None, daily_volume_minor: int | None
+    *, merchant_id: str, currency: str, max_payment: Money | None, daily_volume: Money | None
 ) -> MerchantLimit:
-    """Set the merchant's risk limits in ``currency`` (minor units; ``None``: no limit)."""
+    """Set the merchant's risk limits in ``currency`` (``None``: no limit)."""
     _check_currency(currency)
-    for param, value in (
-        ("max_payment_minor", max_payment_minor),
-        ("daily_volume_minor", daily_volume_minor),
-    ):
-        if value is not None and value <= 0:
-            raise InvalidRequestError("A limit must be positive (or none).", param=param)
-    with transaction.atomic(durable=True):
+    _check_amount(max_payment, currency=currency, param="max_payment", positive=True)
+    _check_amount(daily_volume, currency=currency, param="daily_volume", positive=True)
+    with transaction.atomic():
         merchant = merchant_lock(merchant_id=merchant_id)
         limits, _created = MerchantLimit.objects.update_or_create(
             merchant=merchant,
             currency=currency,
-            defaults={"max_payment_minor": max_payment_minor, "daily_volume_minor": daily_volume_minor},
+            defaults={"max_payment": max_payment, "daily_volume": daily_volume},
         )
         audit_record(
             event_type="merchant.limits_set",
@@ -312,11 +331,15 @@ def merchant_limits_set(
             merchant_id=merchant.public_id,
             currency=currency,
             metadata={
-                "max_payment_minor": str(max_payment_minor),
-                "daily_volume_minor": str(daily_volume_minor),
+                "max_payment": _audit_amount(max_payment),
+                "daily_volume": _audit_amount(daily_volume),
             },
         )
     return limits
+
+
+def _audit_amount(amount: Money | None) -> str | None:
+    return None if amount is None else str(amount.amount)
 
 
 def _api_key_insert(
@@ -344,7 +367,7 @@ def api_key_create(
         raise InvalidRequestError(f"Unknown scope {scope!r}.", param="scope")
     if mode not in ApiKey.Mode.values:
         raise InvalidRequestError(f"Unknown mode {mode!r}.", param="mode")
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         merchant = merchant_lock(merchant_id=merchant_id)
         if merchant.status == Merchant.Status.CLOSED:
             raise MerchantStateError("The merchant is closed; it cannot get new keys.")
@@ -353,7 +376,7 @@ def api_key_create(
 
 def api_key_revoke(*, prefix: str) -> ApiKey:
     """Revoke a key now. Revoking a revoked key changes nothing."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         try:
             key = ApiKey.objects.select_for_update(of=("self",)).select_related("merchant").get(prefix=prefix)
         except ApiKey.DoesNotExist:
@@ -369,7 +392,7 @@ def api_key_rotate(*, prefix: str, overlap: timedelta = DEFAULT_ROTATION_OVERLAP
     """Replace a key: a new one with the same scope and mode; the old one expires after ``overlap``."""
     if overlap < timedelta(0) or overlap > MAX_ROTATION_OVERLAP:
         raise InvalidRequestError("The overlap must be between 0 and 7 days.", param="overlap")
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         try:
             old = ApiKey.objects.select_for_update(of=("self",)).select_related("merchant").get(prefix=prefix)
         except ApiKey.DoesNotExist:
@@ -464,7 +487,7 @@ def demo_seed() -> DemoSeed:
     merchant = Merchant.objects.filter(email=DEMO_MERCHANT_EMAIL).order_by("pk").first()
     created = merchant is None
     if created:
-        merchant = merchant_onboard(name="Demo Shop", email=DEMO_MERCHANT_EMAIL, default_currency="eur")
+        merchant = merchant_onboard(name="Demo Shop", email=DEMO_MERCHANT_EMAIL, default_currency="EUR")
     if merchant.status == Merchant.Status.PENDING:
         merchant = merchant_activate(merchant_id=merchant.public_id)
     _key, secret = api_key_create(merchant_id=merchant.public_id, name="demo")

@@ -27,13 +27,13 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from moneyed import Money
 
 from merchants.models import Merchant, MerchantLimit
 from merchants.selectors import merchant_limits_get
-from payments.models import BlocklistEntry, Payment
-from paysys.db.compiled import CompiledQuery
+from payments.models import Payment
+from payments.persistence import blocklist_matches
 from paysys.errors import InvalidRequestError
 
 BLOCKLIST_POINTS = 100
@@ -42,17 +42,6 @@ CARD_VELOCITY_POINTS = 80
 IP_VELOCITY_POINTS = 40
 MAX_SCORE = 100
 _VELOCITY_KEY = "paysys:risk:velocity:{merchant}:{mode}:{kind}:{value}:{window}"
-# Each pair through the (kind, value) unique index; a signal that is absent is passed as "".
-_BLOCKLISTED = CompiledQuery(
-    lambda fingerprint, ip, email: BlocklistEntry.objects.filter(
-        Q(kind=BlocklistEntry.Kind.FINGERPRINT, value=fingerprint)
-        | Q(kind=BlocklistEntry.Kind.IP, value=ip)
-        | Q(kind=BlocklistEntry.Kind.EMAIL, value=email)
-    ),
-    fingerprint=str,
-    ip=str,
-    email=str,
-)
 
 
 class MerchantLimitError(InvalidRequestError):
@@ -96,7 +85,7 @@ def risk_limits_check(*, merchant: Merchant, amount: Money, livemode: bool = Fal
     # Serializes this merchant's payments in this currency for the rest of the transaction.
     list(
         MerchantLimit.objects.select_for_update()
-        .filter(merchant=merchant, currency=currency.lower())
+        .filter(merchant=merchant, currency=currency)
         .values_list("pk", flat=True)
     )
     start_of_day = datetime.now(tz=UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -140,7 +129,7 @@ def risk_blocklisted(*, signals: RiskSignals) -> list[str]:
     email = signals.email.lower()
     if not (signals.fingerprint or signals.ip or email):
         return []
-    rows = _BLOCKLISTED.all(fingerprint=signals.fingerprint, ip=signals.ip, email=email)
+    rows = blocklist_matches(fingerprint=signals.fingerprint, ip=signals.ip, email=email)
     return sorted(f"blocklisted_{row.kind}" for row in rows if row.value)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from payments.models import Dispute, Payment, PaymentMethod, Refund, TopUp
+from payments.models import Dispute, Payment, Refund, TopUp
 from payments.states import Status
 from paysys.api.fields import (
     BlankAsNullCharField,
@@ -156,15 +156,10 @@ class TopUpOutput(serializers.Serializer):
 # The event payloads render through one instance of each serializer: binding a serializer's
 # fields (DRF deep-copies them for every new instance) costs about ten times the rendering, and
 # ``to_representation`` keeps no state between objects.
-_PAYMENT_METHOD = PaymentMethodOutput()
 _PAYMENT = PaymentOutput()
 _REFUND = RefundOutput()
 _DISPUTE = DisputeOutput()
 _TOP_UP = TopUpOutput()
-
-
-def payment_method_object(payment_method: PaymentMethod) -> dict[str, Any]:
-    return _PAYMENT_METHOD.to_representation(payment_method)
 
 
 def payment_object(payment: Payment) -> dict[str, Any]:

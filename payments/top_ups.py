@@ -62,7 +62,7 @@ def _top_up_wallet(*, merchant: Merchant, account_id: str, currency: str, livemo
 
 def _recorded_or_resumed(recorded: list[TopUp], *, payment_id: str | None) -> TopUp | None:
     """The top-up this request recorded; for a keyed retry that resumed its payment (committed
-    with its top-up by the attempt that died, ``payments.services._resume``), that one."""
+    with its top-up by the attempt that died, ``payments.services.answers.request_resume``), that one."""
     if recorded:
         return recorded[-1]
     return TopUp.objects.filter(payment__public_id=payment_id).first() if payment_id else None

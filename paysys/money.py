@@ -2,10 +2,12 @@
 
 At the API edge an amount is an integer in the currency's minor unit (``1050`` EUR is
 EUR 10.50, ``1050`` JPY is JPY 1050, ``1050`` KWD is KWD 1.050) and the currency a
-lower-case ISO 4217 code. Inside, amounts are py-moneyed ``Money`` with an upper-case code and
-a ``Decimal`` amount; they are stored with 3 decimal places, which holds every supported
-currency exactly. Currencies whose minor unit is finer than 3 decimals (CLF, UYW) and the
-non-monetary ``X..`` codes (gold, SDR, the test code) are not supported.
+lower-case ISO 4217 code. Inside, amounts are py-moneyed ``Money`` with a ``Decimal`` amount,
+and every currency, in code and in every table, is an upper-case code (``"EUR"``): the case
+changes at the edge only, in ``currency_from_api`` and ``currency_to_api``. Amounts are stored
+with 3 decimal places, which holds every supported currency exactly. Currencies whose minor
+unit is finer than 3 decimals (CLF, UYW) and the non-monetary ``X..`` codes (gold, SDR, the
+test code) are not supported.
 
 Rounding is explicit: ``round_half_up`` to the currency's minor unit, used once where a value
 is derived (fees), never implicitly. A float never enters: every function rejects one.
@@ -70,9 +72,31 @@ def currency_is_accepted(currency: str) -> bool:
     return currency_is_supported(currency) and currency in _legal_tender_codes()
 
 
+def currency_from_api(currency: object) -> str:
+    """The one conversion in: a currency as the API and the command line write it (``"eur"``)
+    to the code paysys holds (``"EUR"``). Anything but a supported lower-case ISO 4217 code is
+    an ``InvalidRequestError`` naming ``currency``."""
+    if (
+        not isinstance(currency, str)
+        or currency != currency.lower()
+        or not currency_is_supported(currency.upper())
+    ):
+        raise InvalidRequestError(
+            f"Invalid currency: {currency!r}. Use a supported lower-case ISO 4217 code such as 'eur'.",
+            code="invalid_currency",
+            param="currency",
+        )
+    return currency.upper()
+
+
+def currency_to_api(currency: str) -> str:
+    """The one conversion out: ``"EUR"`` as the API shows it, ``"eur"``."""
+    return currency.lower()
+
+
 def currency_exponent(currency: str) -> int:
     """Digits after the decimal point in ``currency``'s minor unit: JPY 0, EUR 2, KWD 3."""
-    exponent = _supported_exponent(currency.upper()) if isinstance(currency, str) else None
+    exponent = _supported_exponent(currency) if isinstance(currency, str) else None
     if exponent is None:
         raise InvalidRequestError(
             f"Unsupported currency: {currency!r}.", code="invalid_currency", param="currency"
@@ -88,8 +112,7 @@ def minor_to_money(amount: int, currency: str) -> Money:
     """``minor_to_money(1050, "EUR") == Money("10.50", "EUR")``; exact for every supported currency."""
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise TypeError(f"minor units must be an int, not {type(amount).__name__}")
-    code = currency.upper()
-    return Money(Decimal(amount).scaleb(-currency_exponent(code)), code)
+    return Money(Decimal(amount).scaleb(-currency_exponent(currency)), currency)
 
 
 def money_to_minor(money: Money) -> int:
@@ -111,16 +134,7 @@ def validate_minor_amount(
     amount above ``settings.PAYSYS_MAX_AMOUNT_MAJOR`` major units, or a currency that is not a
     supported lower-case ISO 4217 code.
     """
-    if (
-        not isinstance(currency, str)
-        or currency != currency.lower()
-        or not currency_is_supported(currency.upper())
-    ):
-        raise InvalidRequestError(
-            f"Invalid currency: {currency!r}. Use a supported lower-case ISO 4217 code such as 'eur'.",
-            code="invalid_currency",
-            param="currency",
-        )
+    code = currency_from_api(currency)
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise InvalidRequestError(
             f"Invalid {param}: must be an integer number of the currency's minor units.",
@@ -133,7 +147,7 @@ def validate_minor_amount(
             code="invalid_amount",
             param=param,
         )
-    money = minor_to_money(amount, currency)
+    money = minor_to_money(amount, code)
     maximum = Decimal(settings.PAYSYS_MAX_AMOUNT_MAJOR)
     if money.amount > maximum:
         raise InvalidRequestError(

@@ -249,10 +249,10 @@ LEDGER_TRANSFER_IN_DATABASE = env.bool("LEDGER_TRANSFER_IN_DATABASE", default=Tr
 
 # --- Payments -------------------------------------------------------------------------
 def _minor_per_currency(name: str, default: dict[str, int]) -> dict[str, int]:
-    """A table of amounts in each currency's minor units, ``eur=25,jpy=30`` in the environment,
-    keyed by lower-case ISO 4217 code."""
+    """A table of amounts in each currency's minor units, ``EUR=25,JPY=30`` in the environment
+    (either case), keyed by upper-case ISO 4217 code as every currency inside paysys."""
     table = env.dict(name, default=default)
-    return {code.strip().lower(): int(value) for code, value in table.items()}
+    return {code.strip().upper(): int(value) for code, value in table.items()}
 
 
 # The processor adapter: backend, per-call timeout, circuit breaker, simulator fault injection.
@@ -272,25 +272,25 @@ PAYSYS_PROCESSOR_SIMULATOR_TIMEOUT_RATE = env.float("PAYSYS_PROCESSOR_SIMULATOR_
 # HMAC key of card fingerprints; empty means derived from SECRET_KEY.
 PAYSYS_CARD_FINGERPRINT_KEY = env.str("PAYSYS_CARD_FINGERPRINT_KEY", default="")
 PAYSYS_AUTHORIZATION_TTL_DAYS = env.int("PAYSYS_AUTHORIZATION_TTL_DAYS", default=7)
-# Dispute fee charged to the merchant, per currency in its minor units (``eur=1500,jpy=2000``),
-# where the merchant's fee plan for that currency sets none (FeePlan.dispute_fee_minor); a
+# Dispute fee charged to the merchant, per currency in its minor units (``EUR=1500,JPY=2000``),
+# where the merchant's fee plan for that currency sets none (FeePlan.dispute_fee); a
 # currency not listed has none. docs/decisions.md ("fixed fees per currency") has the defaults.
 PAYSYS_DISPUTE_FEE_MINOR = _minor_per_currency(
     "PAYSYS_DISPUTE_FEE_MINOR",
     {
-        "eur": 1500,
-        "usd": 1500,
-        "gbp": 1500,
-        "chf": 1500,
-        "cad": 1500,
-        "aud": 1500,
-        "sek": 15000,
-        "nok": 15000,
-        "dkk": 11000,
-        "pln": 6500,
-        "jpy": 2000,
-        "kwd": 5000,
-        "bhd": 6000,
+        "EUR": 1500,
+        "USD": 1500,
+        "GBP": 1500,
+        "CHF": 1500,
+        "CAD": 1500,
+        "AUD": 1500,
+        "SEK": 15000,
+        "NOK": 15000,
+        "DKK": 11000,
+        "PLN": 6500,
+        "JPY": 2000,
+        "KWD": 5000,
+        "BHD": 6000,
     },
 )
 PAYSYS_DISPUTE_EVIDENCE_DAYS = env.int("PAYSYS_DISPUTE_EVIDENCE_DAYS", default=7)
@@ -307,25 +307,25 @@ PAYSYS_API_KEY_AUTHENTICATOR = "merchants.services.api_key_authenticate"
 PAYSYS_API_KEY_PEPPER = env.str("PAYSYS_API_KEY_PEPPER", default=SECRET_KEY)
 _production_key_required("PAYSYS_API_KEY_PEPPER", PAYSYS_API_KEY_PEPPER, "it keys the hashes of API keys")
 PAYSYS_DEFAULT_FEE_BASIS_POINTS = env.int("PAYSYS_DEFAULT_FEE_BASIS_POINTS", default=290)
-# The fixed part of a payment's fee, per currency in its minor units (``eur=25,usd=30``), where
-# the merchant's fee plan for that currency sets none (FeePlan.fixed_minor): one number of minor
+# The fixed part of a payment's fee, per currency in its minor units (``EUR=25,USD=30``), where
+# the merchant's fee plan for that currency sets none (FeePlan.fixed): one number of minor
 # units is EUR 0.30 but JPY 30 and KWD 0.030. A currency not listed has no fixed fee.
 PAYSYS_DEFAULT_FEE_FIXED_MINOR = _minor_per_currency(
     "PAYSYS_DEFAULT_FEE_FIXED_MINOR",
     {
-        "eur": 25,
-        "usd": 30,
-        "gbp": 20,
-        "chf": 30,
-        "cad": 30,
-        "aud": 30,
-        "sek": 180,
-        "nok": 200,
-        "dkk": 180,
-        "pln": 100,
-        "jpy": 30,
-        "kwd": 100,
-        "bhd": 100,
+        "EUR": 25,
+        "USD": 30,
+        "GBP": 20,
+        "CHF": 30,
+        "CAD": 30,
+        "AUD": 30,
+        "SEK": 180,
+        "NOK": 200,
+        "DKK": 180,
+        "PLN": 100,
+        "JPY": 30,
+        "KWD": 100,
+        "BHD": 100,
     },
 )
 PAYSYS_IDEMPOTENCY_RETENTION_HOURS = env.int("PAYSYS_IDEMPOTENCY_RETENTION_HOURS", default=24)

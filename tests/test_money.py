@@ -9,6 +9,8 @@ from moneyed import Money
 from paysys.errors import InvalidRequestError
 from paysys.money import (
     currency_exponent,
+    currency_from_api,
+    currency_to_api,
     fee_compute,
     minor_to_money,
     money_to_minor,
@@ -25,12 +27,13 @@ minor_amounts = st.integers(min_value=-(10**15), max_value=10**15)
 def test_currency_exponent_follows_iso_4217():
     assert currency_exponent("JPY") == 0
     assert currency_exponent("EUR") == 2
-    assert currency_exponent("usd") == 2
+    assert currency_exponent("USD") == 2
     assert currency_exponent("KWD") == 3
 
 
-@pytest.mark.parametrize("code", ["XXX", "XAU", "CLF", "ABC", ""])
+@pytest.mark.parametrize("code", ["XXX", "XAU", "CLF", "ABC", "", "usd"])
 def test_unsupported_currency_has_no_exponent(code):
+    """Inside paysys a currency is upper-case: the API's ``usd`` is converted at the edge first."""
     with pytest.raises(InvalidRequestError) as exc:
         currency_exponent(code)
     assert exc.value.param == "currency"
@@ -38,7 +41,7 @@ def test_unsupported_currency_has_no_exponent(code):
 
 def test_minor_units_map_to_major_units_per_currency():
     assert minor_to_money(1050, "EUR") == Money("10.50", "EUR")
-    assert minor_to_money(1050, "jpy") == Money("1050", "JPY")
+    assert minor_to_money(1050, "JPY") == Money("1050", "JPY")
     assert minor_to_money(1050, "KWD") == Money("1.050", "KWD")
 
 
@@ -95,6 +98,15 @@ def test_unknown_or_upper_case_currency_is_rejected(currency):
     with pytest.raises(InvalidRequestError) as exc:
         validate_minor_amount(100, currency)
     assert exc.value.param == "currency"
+    with pytest.raises(InvalidRequestError) as exc:
+        currency_from_api(currency)
+    assert exc.value.param == "currency"
+
+
+@pytest.mark.parametrize(("api", "inside"), [("eur", "EUR"), ("jpy", "JPY"), ("kwd", "KWD")])
+def test_the_case_changes_at_the_edge_only(api, inside):
+    assert currency_from_api(api) == inside
+    assert currency_to_api(inside) == api
 
 
 @settings(max_examples=50)

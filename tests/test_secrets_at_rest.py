@@ -50,7 +50,7 @@ def _every_stored_value() -> str:
 def _merchant_client() -> tuple[APIClient, str, str]:
     merchant = merchant_activate(
         merchant_id=merchant_onboard(
-            name="Vault", email="vault@example.com", default_currency="eur"
+            name="Vault", email="vault@example.com", default_currency="EUR"
         ).public_id
     )
     _key, secret = api_key_create(merchant_id=merchant.public_id)

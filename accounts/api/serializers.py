@@ -71,7 +71,7 @@ class AccountCreateInput(serializers.Serializer):
 class AccountOutput(ObjectSerializer):
     object_name = "account"
 
-    currency = serializers.SerializerMethodField()
+    currency = LowerCaseCurrencyField(read_only=True)
     kind = serializers.CharField(help_text="wallet, or the merchant's own pending, available, reserve")
     status = serializers.ChoiceField(choices=["open", "frozen", "closed"])
     allow_negative = serializers.BooleanField(
@@ -81,9 +81,6 @@ class AccountOutput(ObjectSerializer):
     pending = serializers.SerializerMethodField(help_text="Held by open holds, minor units.")
     available = serializers.SerializerMethodField(help_text="balance - pending, minor units.")
     metadata = MetadataField()
-
-    def get_currency(self, account) -> str:
-        return account.currency.lower()
 
     def get_balance(self, account) -> int:
         return _minor(account.posted, account.currency)
@@ -103,7 +100,7 @@ class EntryOutput(ObjectSerializer):
         source="transaction.public_id", help_text="The journal transaction, txn_..."
     )
     amount = serializers.SerializerMethodField(help_text="Signed minor units: + credit, - debit.")
-    currency = serializers.SerializerMethodField()
+    currency = LowerCaseCurrencyField(read_only=True)
     balance_after = serializers.SerializerMethodField(allow_null=True)
     type = serializers.CharField(source="transaction.kind")
     description = serializers.CharField(source="transaction.description")
@@ -113,9 +110,6 @@ class EntryOutput(ObjectSerializer):
 
     def get_amount(self, entry) -> int:
         return _minor(entry.amount, entry.currency)
-
-    def get_currency(self, entry) -> str:
-        return entry.currency.lower()
 
     def get_balance_after(self, entry) -> int | None:
         return None if entry.balance_after is None else _minor(entry.balance_after, entry.currency)
@@ -161,7 +155,7 @@ class BalanceTransactionOutput(ObjectSerializer):
     net = serializers.SerializerMethodField(
         help_text="What the merchant's balance moved, signed minor units."
     )
-    currency = serializers.SerializerMethodField()
+    currency = LowerCaseCurrencyField(read_only=True)
     type = serializers.SerializerMethodField()
     source = serializers.SerializerMethodField(help_text="The object that caused the movement.")
     status = serializers.SerializerMethodField(help_text="pending, available or reserved")
@@ -180,9 +174,6 @@ class BalanceTransactionOutput(ObjectSerializer):
 
     def get_amount(self, entry) -> int:
         return _minor(entry.amount + entry.fee_amount, entry.currency)
-
-    def get_currency(self, entry) -> str:
-        return entry.currency.lower()
 
     def get_type(self, entry) -> str:
         return BALANCE_TRANSACTION_TYPES.get(entry.transaction.kind, entry.transaction.kind)

@@ -45,7 +45,7 @@ from paysys.api.schema import IDEMPOTENCY_KEY_PARAMETER, responses
 from paysys.api.views import PaysysApiView
 from paysys.client_ip import client_ip
 from paysys.errors import NotFoundError
-from paysys.money import validate_minor_amount
+from paysys.money import currency_to_api, validate_minor_amount
 
 TAG = "Payments"
 
@@ -162,7 +162,7 @@ class PaymentDetailApi(PaymentApi, RetrieveAPIView):
 def _capture_amount(payment: Payment, minor: int | None):
     if minor is None:
         return None
-    return validate_minor_amount(minor, payment.currency.lower())
+    return validate_minor_amount(minor, currency_to_api(payment.currency))
 
 
 class PaymentCaptureApi(PaymentApi):
@@ -243,7 +243,9 @@ class RefundListCreateApi(PaysysApiView, ListAPIView):
         amount = data.get("amount")
         refund = refund_create(
             payment=payment,
-            amount=None if amount is None else validate_minor_amount(amount, payment.currency.lower()),
+            amount=None
+            if amount is None
+            else validate_minor_amount(amount, currency_to_api(payment.currency)),
             reason=data["reason"],
             metadata=data["metadata"],
         )

@@ -13,7 +13,7 @@ from moneyed import CURRENCIES, Money
 from rest_framework import serializers
 from rest_framework.fields import get_attribute
 
-from paysys.money import currency_is_accepted, money_to_minor
+from paysys.money import currency_is_accepted, currency_to_api, money_to_minor
 from paysys.tenancy import livemode_of
 
 METADATA_MAX_KEYS = 50
@@ -87,7 +87,7 @@ class LowerCaseCurrencyField(serializers.CharField):
     """A stored (upper-case) currency code as the API spells it: ``EUR`` → ``eur``."""
 
     def to_representation(self, value: str) -> str:
-        return value.lower()
+        return currency_to_api(value)
 
 
 class BlankAsNullCharField(serializers.CharField):
@@ -178,7 +178,7 @@ class StrictBooleanField(serializers.BooleanField):
 @functools.cache
 def supported_currencies() -> frozenset[str]:
     """Every currency paysys takes, as the API spells them (lower-case ISO 4217). Computed once."""
-    return frozenset(code.lower() for code in CURRENCIES if currency_is_accepted(code))
+    return frozenset(currency_to_api(code) for code in CURRENCIES if currency_is_accepted(code))
 
 
 @extend_schema_field({"type": "string", "enum": sorted(supported_currencies())})

@@ -21,6 +21,7 @@ from rest_framework.request import Request
 
 from paysys.api.fields import supported_currencies
 from paysys.errors import InvalidRequestError
+from paysys.money import currency_from_api
 
 # What a filter value other than a date-time can be: an id, a status, a currency, an event type.
 FILTER_VALUE_MAX_LENGTH = 64
@@ -62,7 +63,7 @@ class CurrencyFilter(django_filters.CharFilter):
     field_class = CurrencyFormField
 
     def filter(self, qs: QuerySet, value: str) -> QuerySet:
-        return super().filter(qs, value.upper() if value else value)
+        return super().filter(qs, currency_from_api(value) if value else value)
 
 
 class ListFilterSet(django_filters.FilterSet):

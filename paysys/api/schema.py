@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from paysys.api.fields import supported_currencies
 from paysys.ids import ID_MAX_LENGTH
-from paysys.money import currency_exponent
+from paysys.money import currency_exponent, currency_from_api
 
 AMOUNT_FIELD = "amount"
 CURRENCY_FIELD = "currency"
@@ -20,7 +20,7 @@ def amount_maximums() -> dict[int, list[str]]:
     (``PAYSYS_MAX_AMOUNT_MAJOR`` major units) in each currency's minor unit."""
     maximums: dict[int, list[str]] = {}
     for code in sorted(supported_currencies()):
-        maximum = settings.PAYSYS_MAX_AMOUNT_MAJOR * 10 ** currency_exponent(code)
+        maximum = settings.PAYSYS_MAX_AMOUNT_MAJOR * 10 ** currency_exponent(currency_from_api(code))
         maximums.setdefault(maximum, []).append(code)
     return maximums
 

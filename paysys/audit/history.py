@@ -16,16 +16,11 @@ change can be joined to its audit rows and logs.
   calls ``Manager.from_queryset`` on every access, which creates a new class each time (about
   half a millisecond, paid by every save through ``create_historical_record``).
 
-``save_with_history`` is ``instance.save()`` for a model whose rows a hot path changes several
-times per request (a payment moves through four states in one ``POST /v1/payments``): the
-UPDATE and its history row are one statement written out once per model, the history row stamped
-exactly as the signal path would stamp it.
+A model's ``HistoricalRecords`` is kept on it as ``_history_records`` for a writer of history
+rows of its own (``payments.persistence.payment_save``), which stamps them with
+``history_stamp`` as the signal path does.
 """
 
-import functools
-
-from django.db import DatabaseError, connection, models
-from django.utils import timezone
 from simple_history.manager import HistoryDescriptor
 from simple_history.models import HistoricalRecords as _HistoricalRecords
 
@@ -83,39 +78,3 @@ class HistoricalRecords(_HistoricalRecords):
             if name != model._meta.pk.name:
                 field.db_index = False
         return fields
-
-
-@functools.cache
-def _update_with_history_sql(model: type[models.Model]) -> tuple[str, tuple[models.Field, ...]]:
-    """``UPDATE <table> SET every column WHERE id`` feeding ``INSERT`` of its history row."""
-    meta = model._meta
-    history = model._history_records
-    fields = tuple(f for f in meta.concrete_fields if not f.primary_key)
-    tracked = [f.attname for f in history.fields_included(model)]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-    columns = ", ".join(quote(meta.get_field(name).column) for name in tracked)
-    table, history_table = quote(meta.db_table), quote(model.history.model._meta.db_table)
-    # Identifiers from the model's own metadata, quoted; every value is a parameter.
-    update = f"UPDATE {table} SET {assignments} WHERE {quote(meta.pk.column)} = %s RETURNING {columns}"  # noqa: S608
-    stamp = "history_date, history_change_reason, history_type, history_user_id"
-    insert = f"INSERT INTO {history_table} ({columns}, {stamp}) SELECT {columns}, %s, %s, '~', %s FROM u"  # noqa: S608
-    sql = f"WITH u AS ({update}) {insert}"
-    return sql, fields
-
-
-def save_with_history(instance: models.Model) -> None:
-    """Save every field of an existing row and write its history row, as ``save()`` would."""
-    model = type(instance)
-    records = model._history_records
-    sql, fields = _update_with_history_sql(model)
-    params = [f.get_db_prep_save(f.pre_save(instance, add=False), connection) for f in fields]
-    user = records.get_history_user(instance)
-    stamped_user, stamped_reason = history_stamp()
-    user_id = user.pk if user is not None else stamped_user
-    reason = records.get_change_reason_for_object(instance, "~", None) or stamped_reason
-    params += [instance.pk, getattr(instance, "_history_date", timezone.now()), reason, user_id]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        if cursor.rowcount != 1:
-            raise DatabaseError(f"{model.__name__} {instance.pk} was not updated (no such row)")

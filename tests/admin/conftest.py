@@ -31,7 +31,7 @@ def world(db, settings):
     """A merchant with a key; a captured, partly refunded payment; a disputed one; one waiting
     for review; a wallet transfer and a hold; a blocklist entry; a processor break (resolved);
     a stored ledger check."""
-    merchant = merchant_onboard(name="Shop", email="shop@example.com", default_currency="eur")
+    merchant = merchant_onboard(name="Shop", email="shop@example.com", default_currency="EUR")
     merchant = merchant_activate(merchant_id=merchant.public_id)
     key, _ = api_key_create(merchant_id=merchant.public_id)
     refunded = payment_create(merchant=merchant, amount=Money("30.00", "EUR"), card=card())

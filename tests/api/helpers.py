@@ -17,7 +17,7 @@ class Tenant:
     live_secret: str
 
 
-def tenant_create(name: str = "Shop", currency: str = "eur") -> Tenant:
+def tenant_create(name: str = "Shop", currency: str = "EUR") -> Tenant:
     merchant = merchant_onboard(name=name, email=f"{name.lower()}@example.com", default_currency=currency)
     merchant_activate(merchant_id=merchant.public_id)
     _key, secret = api_key_create(merchant_id=merchant.public_id)

@@ -84,7 +84,7 @@ def test_the_schema_enumerates_exactly_the_types_sent(schema):
 def api(db, settings):
     settings.PAYSYS_RATE_LIMIT_ENABLED = False
     merchant = merchant_activate(
-        merchant_id=merchant_onboard(name="Shop", email="shop@example.com", default_currency="eur").public_id
+        merchant_id=merchant_onboard(name="Shop", email="shop@example.com", default_currency="EUR").public_id
     )
     _, secret = api_key_create(merchant_id=merchant.public_id)
     client = APIClient()

@@ -239,7 +239,10 @@ def test_a_request_past_its_checkpoint_keeps_the_key_until_it_ends(platform_api)
     assert Group.objects.count() == 1
     # Released at the end: no session of this database holds an advisory lock any more.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
         assert cursor.fetchone()[0] == 0
 
 

@@ -32,20 +32,21 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def merchant():
-    merchant = merchant_onboard(name="Shop", email="shop@example.com", default_currency="eur")
+    merchant = merchant_onboard(name="Shop", email="shop@example.com", default_currency="EUR")
     return merchant_activate(merchant_id=merchant.public_id)
 
 
 def test_onboarding_creates_a_pending_merchant_with_a_fee_plan():
-    merchant = merchant_onboard(name="Shop", email="shop@example.com", default_currency="usd")
+    merchant = merchant_onboard(name="Shop", email="shop@example.com", default_currency="USD")
     assert merchant.public_id.startswith("mer_")
     assert merchant.status == Merchant.Status.PENDING
-    assert FeePlan.objects.get(merchant=merchant).currency == "usd"
+    assert FeePlan.objects.get(merchant=merchant).currency == "USD"
     assert merchant.settlement_delay_days == 1
 
 
-@pytest.mark.parametrize("currency", ["EUR", "xyz", "eu"])
+@pytest.mark.parametrize("currency", ["eur", "XYZ", "EU", "DEM"])
 def test_onboarding_rejects_a_bad_currency(currency):
+    """Inside paysys a currency is an upper-case code; the lower-case API spelling is the edge's."""
     with pytest.raises(InvalidRequestError) as info:
         merchant_onboard(name="Shop", email="shop@example.com", default_currency=currency)
     assert info.value.param == "currency"
@@ -149,11 +150,11 @@ def test_closing_revokes_every_key(merchant):
 
 
 def test_fee_terms_and_limits_default_when_unset(merchant, settings):
-    terms = merchant_fee_terms_get(merchant=merchant, currency="eur")
+    terms = merchant_fee_terms_get(merchant=merchant, currency="EUR")
     assert terms.basis_points == settings.PAYSYS_DEFAULT_FEE_BASIS_POINTS
     assert terms.fixed == Money("0.25", "EUR")  # the platform default for EUR (docs/decisions.md)
-    assert merchant_fee_terms_get(merchant=merchant, currency="jpy").fixed.currency.code == "JPY"
-    assert merchant_limits_get(merchant=merchant, currency="eur").max_payment is None
+    assert merchant_fee_terms_get(merchant=merchant, currency="JPY").fixed.currency.code == "JPY"
+    assert merchant_limits_get(merchant=merchant, currency="EUR").max_payment is None
 
 
 def test_history_is_kept_for_merchants_and_keys(merchant):
@@ -175,6 +176,19 @@ def test_create_merchant_json_prints_id_and_a_working_test_key():
     printed = json.loads(_run("create_merchant", "--name", "Shop", "--email", "s@example.com", "--json"))
     assert set(printed) == {"id", "api_key"}
     assert api_key_authenticate(secret=printed["api_key"]).merchant_id == printed["id"]
+
+
+def test_create_merchant_takes_the_api_spelling_of_the_currency_and_stores_it_upper_case():
+    _run("create_merchant", "--name", "Yen", "--email", "y@example.com", "--currency", "jpy")
+    merchant = Merchant.objects.get(name="Yen")
+    assert merchant.default_currency == "JPY"
+    assert FeePlan.objects.get(merchant=merchant).currency == "JPY"
+    assert set(
+        LedgerAccount.objects.filter(merchant_id=merchant.public_id).values_list("currency", flat=True)
+    ) == {"JPY"}
+    with pytest.raises(CommandError, match="lower-case ISO 4217"):
+        _run("create_merchant", "--name", "Upper", "--email", "u@example.com", "--currency", "JPY")
+    assert not Merchant.objects.filter(name="Upper").exists()
 
 
 def test_create_merchant_with_platform_connects_it_once_level_deep():

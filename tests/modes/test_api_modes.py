@@ -181,10 +181,12 @@ def test_a_transfer_cannot_move_money_between_modes(test_api, live_api):
 
 
 def test_test_payments_do_not_use_up_the_live_daily_volume(live_processor, shop, test_api, live_api):
+    from moneyed import Money
+
     from merchants.models import Merchant, MerchantLimit
 
     merchant = Merchant.objects.get(public_id=shop.merchant_id)
-    MerchantLimit.objects.create(merchant=merchant, currency="eur", daily_volume_minor=6000)
+    MerchantLimit.objects.create(merchant=merchant, currency="EUR", daily_volume=Money("60.00", "EUR"))
     assert pay(test_api, TEST_CARD, amount=5000).status_code == 201
     assert pay(test_api, TEST_CARD, amount=5000).json()["error"]["code"] == "daily_volume_exceeded"
 

@@ -9,6 +9,7 @@ from accounts.services import account_open, ledger_verify
 from merchants.services import merchant_activate, merchant_onboard
 from payments.processor import breaker
 from payments.top_ups import top_up_create
+from paysys.money import minor_to_money
 
 SUCCESS = "4242424242424242"
 
@@ -29,15 +30,15 @@ def card(number: str = SUCCESS) -> dict:
 @pytest.fixture
 def merchant_factory(db):
     def make(
-        *, currency: str = "eur", bps: int = 290, fixed: int | None = 30, name: str = "Shop", platform=None
+        *, currency: str = "EUR", bps: int = 290, fixed: int | None = 30, name: str = "Shop", platform=None
     ):
-        """``fixed=None``: the plan follows the platform's fixed fee for ``currency``."""
+        """``fixed`` in minor units; ``None``: the plan follows the platform's fixed fee for ``currency``."""
         merchant = merchant_onboard(
             name=name,
             email="shop@example.com",
             default_currency=currency,
             fee_basis_points=bps,
-            fee_fixed_minor=fixed,
+            fee_fixed=None if fixed is None else minor_to_money(fixed, currency),
             platform_id=platform.public_id if platform else None,
         )
         return merchant_activate(merchant_id=merchant.public_id)

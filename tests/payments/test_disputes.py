@@ -25,7 +25,7 @@ def posted(merchant_id: str, kind: str) -> Decimal:
 
 @pytest.fixture
 def zero_fee_merchant(merchant_factory, settings):
-    settings.PAYSYS_DISPUTE_FEE_MINOR = {"eur": 1500, "jpy": 1500}
+    settings.PAYSYS_DISPUTE_FEE_MINOR = {"EUR": 1500, "JPY": 1500}
     return merchant_factory(bps=0, fixed=0)
 
 
@@ -100,10 +100,14 @@ def test_a_payment_is_disputed_once_and_a_disputed_payment_is_not_refundable(zer
 def test_the_fee_plan_sets_the_dispute_fee_per_currency(merchant_factory, settings):
     from merchants.services import merchant_fee_plan_set
 
-    settings.PAYSYS_DISPUTE_FEE_MINOR = {"eur": 1500, "jpy": 1500}
-    shop = merchant_factory(currency="jpy", bps=0, fixed=0)
+    settings.PAYSYS_DISPUTE_FEE_MINOR = {"EUR": 1500, "JPY": 1500}
+    shop = merchant_factory(currency="JPY", bps=0, fixed=0)
     merchant_fee_plan_set(
-        merchant_id=shop.public_id, currency="jpy", basis_points=0, fixed_minor=0, dispute_fee_minor=2000
+        merchant_id=shop.public_id,
+        currency="JPY",
+        basis_points=0,
+        fixed=Money(0, "JPY"),
+        dispute_fee=Money(2000, "JPY"),
     )
     payment = payment_create(merchant=shop, amount=Money(10000, "JPY"), card=card())
     dispute = dispute_open(payment_id=payment.public_id, reason="fraudulent", operator_id="9")

@@ -1,4 +1,4 @@
-"""``save_with_history`` writes the row and its history exactly as ``save()`` and simple-history do."""
+"""``payment_save`` writes the row and its history exactly as ``save()`` and simple-history do."""
 
 from django.contrib.auth import get_user_model
 from django.test import RequestFactory
@@ -6,9 +6,9 @@ from moneyed import Money
 from simple_history.models import HistoricalRecords
 
 from payments.models import Payment, PaymentMethod
+from payments.persistence import payment_save
 from payments.services import payment_create
 from paysys.audit.context import ACTOR_OPERATOR, actor_scope
-from paysys.audit.history import save_with_history
 from paysys.correlation import correlation_scope
 from tests.payments.conftest import card
 from tests.row_parity import row_differences, row_fields
@@ -35,7 +35,7 @@ def test_the_row_and_its_history_match_what_save_writes(merchant):
         by_save = _latest(payment)
         updated_by_save = Payment.objects.values_list("updated", flat=True).get(pk=payment.pk)
         _changed(payment, "fast")
-        save_with_history(payment)
+        payment_save(payment)
         by_fast = _latest(payment)
     stored = Payment.objects.values().get(pk=payment.pk)
     assert stored["description"] == "changed fast"
@@ -54,10 +54,10 @@ def test_the_history_row_names_the_operator_and_keeps_a_given_reason(merchant):
     user = get_user_model().objects.create_user("ops", password="x")
     with actor_scope(actor_type=ACTOR_OPERATOR, actor_id=str(user.pk)):
         payment.description = "by an operator"
-        save_with_history(payment)
+        payment_save(payment)
     assert _latest(payment)["history_user_id"] == user.pk
     payment._change_reason = "manual fix"
-    save_with_history(payment)
+    payment_save(payment)
     assert _latest(payment)["history_change_reason"] == "manual fix"
 
 
@@ -69,7 +69,7 @@ def test_the_admin_request_user_is_the_history_user(merchant):
     HistoricalRecords.context.request = request
     try:
         payment.description = "through the admin"
-        save_with_history(payment)
+        payment_save(payment)
     finally:
         del HistoricalRecords.context.request
     assert _latest(payment)["history_user_id"] == user.pk
@@ -79,12 +79,12 @@ def test_one_statement_on_postgresql(merchant, django_assert_num_queries):
     payment = payment_create(merchant=merchant, amount=Money("10.00", "EUR"), card=card())
     payment.description = "counted"
     with django_assert_num_queries(1):
-        save_with_history(payment)
+        payment_save(payment)
 
 
 def test_every_field_of_the_row_and_its_history_is_written_as_save_writes_it(merchant):
     """The same change to two like payments, one saved by ``save()``, one by
-    ``save_with_history``: every concrete field of both rows and of their newest history rows
+    ``payment_save``: every concrete field of both rows and of their newest history rows
     compares (tests/row_parity.py)."""
     by_save, by_fast = (
         payment_create(merchant=merchant, amount=Money("10.00", "EUR"), card=card()) for _ in "ab"
@@ -98,7 +98,7 @@ def test_every_field_of_the_row_and_its_history_is_written_as_save_writes_it(mer
         _changed(by_save, "same")
         by_save.save()
         _changed(by_fast, "same")
-        save_with_history(by_fast)
+        payment_save(by_fast)
     rows = [
         (row_fields(payment, names), row_fields(payment.history.order_by("-history_id").first(), names))
         for payment in (by_save, by_fast)

@@ -45,7 +45,7 @@ def _snapshot(payment: Payment) -> tuple:
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(currency=st.sampled_from(CURRENCIES), amount=st.integers(100, 5000), ops=operations)
 def test_any_sequence_keeps_amounts_ordered_and_the_ledger_balanced(merchant_factory, currency, amount, ops):
-    merchant = merchant_factory(currency=currency.lower(), bps=BPS, fixed=None)
+    merchant = merchant_factory(currency=currency, bps=BPS, fixed=None)
     payment = payment_create(
         merchant=merchant, amount=minor_to_money(amount, currency), card=card(), capture_method="manual"
     )
@@ -97,7 +97,7 @@ def _expected_fee_minor(currency: str, captured_minor: int, bps: int) -> int:
 def test_capture_takes_the_basis_points_half_up_plus_the_currencys_fixed_fee(
     merchant_factory, currency, minor, bps
 ):
-    merchant = merchant_factory(currency=currency.lower(), bps=bps, fixed=None)
+    merchant = merchant_factory(currency=currency, bps=bps, fixed=None)
     payment = payment_create(merchant=merchant, amount=minor_to_money(minor, currency), card=card())
     payment.refresh_from_db()
     assert payment.status == "succeeded"

@@ -227,7 +227,10 @@ def test_merchant_max_amount_is_enforced(merchant):
     from merchants.models import MerchantLimit
 
     MerchantLimit.objects.create(
-        merchant=merchant, currency="eur", max_payment_minor=1000, daily_volume_minor=1500
+        merchant=merchant,
+        currency="EUR",
+        max_payment=Money("10.00", "EUR"),
+        daily_volume=Money("15.00", "EUR"),
     )
     with pytest.raises(InvalidRequestError) as info:
         payment_create(merchant=merchant, amount=eur("10.01"), card=card())

@@ -7,7 +7,7 @@ from tests.payments.conftest import card
 
 # Four short transactions (begin, authorization answer, capture begin, capture answer with its one
 # posting of capture + fee), six audit rows (one statement each), five events and the history
-# rows (each transition's UPDATE and history row one statement, `save_with_history`); each
+# rows (each transition's UPDATE and history row one statement, `payments.persistence.payment_save`); each
 # processor answer is recorded by one conditional UPDATE of its operation; the payment is read
 # back only where a step did not just leave it locked in hand.
 # Measured; a change here should be a decision, not a drift.

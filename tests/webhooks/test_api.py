@@ -14,7 +14,7 @@ PUBLIC_URL = "https://93.184.215.14/hooks"  # a public address literal: no DNS n
 
 def _client_for(name: str) -> tuple[APIClient, str]:
     merchant = merchant_activate(
-        merchant_id=merchant_onboard(name=name, email=f"{name}@example.com", default_currency="eur").public_id
+        merchant_id=merchant_onboard(name=name, email=f"{name}@example.com", default_currency="EUR").public_id
     )
     _, secret = api_key_create(merchant_id=merchant.public_id)
     client = APIClient()

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from merchants.services import api_key_create, merchant_activate, merchant_onboard
 from paysys.audit.context import ACTOR_SYSTEM, actor_scope
 from paysys.errors import PaysysError
+from paysys.money import currency_from_api
 
 
 class Command(BaseCommand):
@@ -29,7 +30,7 @@ class Command(BaseCommand):
         try:
             with actor_scope(actor_type=ACTOR_SYSTEM, actor_id="create_merchant"):
                 merchant = merchant_onboard(
-                    name=name, email=email, default_currency=currency, platform_id=platform
+                    name=name, email=email, default_currency=currency_from_api(currency), platform_id=platform
                 )
                 merchant_activate(merchant_id=merchant.public_id)
                 _key, secret = api_key_create(merchant_id=merchant.public_id)
