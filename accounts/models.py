@@ -89,8 +89,8 @@ def overdraft_is_credit(*, owner_type: str, allow_negative: bool) -> bool:
     """Whether an account's negative balance would be money nobody paid in: an account that may
     go negative (an operator's decision) and is not the platform's. Such an account never
     credits an account a merchant owns (its ``pending``, ``available``, ``reserve`` or a
-    customer wallet): the ledger refuses the posting (``accounts.services._post`` and the
-    database's ``ledger_transfer_create``). The platform's clearing accounts go negative by
+    customer wallet): the ledger refuses the posting (the database function ``ledger_post``,
+    through which every posting goes). The platform's clearing accounts go negative by
     design, carrying the other side of money that entered the system."""
     return allow_negative and owner_type != OwnerType.PLATFORM
 

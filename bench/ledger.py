@@ -8,7 +8,8 @@ One run measures, on the local PostgreSQL:
   connection), uncontended (random pairs among 1,000 wallets) and hot (every transfer credits
   the same account); and, for comparison, hot at 8 workers on an account with a single balance
   shard, which is what a plain row lock on the hot balance would give; and ``ledger_post`` alone
-  (the Python posting path: no transfer row, history, event or webhook fan-out) at 8 workers;
+  (one call of the database function ``ledger_post``: no transfer row, history, event or
+  webhook fan-out) at 8 workers;
 - the statements one ``transfer_create`` sends (``bench/transfer_statements.sql``: on
   PostgreSQL the call of ``ledger_transfer_create`` and the webhook fan-out's read), sent by
   pgbench itself at 1 and 8 clients: the transfer with no Python, the most a client sending

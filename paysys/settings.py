@@ -242,9 +242,6 @@ PAYSYS_MAX_AMOUNT_MAJOR = env.int("PAYSYS_MAX_AMOUNT_MAJOR", default=1_000_000)
 LEDGER_POST_MAX_RETRIES = env.int("LEDGER_POST_MAX_RETRIES", default=8)
 # Balance shards per new ledger account: credits spread over them so a hot account scales.
 LEDGER_BALANCE_SHARDS = env.int("LEDGER_BALANCE_SHARDS", default=16)
-# A transfer is one call of the database function ledger_transfer_create; off, it runs the
-# Python steps instead. The tests run both.
-LEDGER_TRANSFER_IN_DATABASE = env.bool("LEDGER_TRANSFER_IN_DATABASE", default=True)
 
 
 # --- Payments -------------------------------------------------------------------------

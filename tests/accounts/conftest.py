@@ -52,11 +52,3 @@ def fund(account, amount: Decimal, *, reference: str | None = None):
             PostingLine(account_id=account.pk, amount=Money(amount, account.currency)),
         ],
     )
-
-
-@pytest.fixture(params=[True, False], ids=["in_database", "python"])
-def transfer_path(request, settings):
-    """Run the test against both implementations of ``transfer_create``: the database function
-    (the default) and the Python steps (``LEDGER_TRANSFER_IN_DATABASE`` off)."""
-    settings.LEDGER_TRANSFER_IN_DATABASE = request.param
-    return request.param

@@ -87,7 +87,7 @@ def _run_threads(target, n: int = THREADS, timeout: float = 120) -> list[BaseExc
 
 
 @pytest.mark.timeout(180)
-def test_bank_random_transfers_conserve_money_and_keep_every_invariant(transfer_path):
+def test_bank_random_transfers_conserve_money_and_keep_every_invariant():
     wallets = _wallets(BANK_ACCOUNTS, overdraft=BANK_OVERDRAFT_ACCOUNTS, funded=BANK_OPENING_BALANCE)
     ids = [w.public_id for w in wallets]
     overdraft_ids = {w.public_id for w in wallets if w.allow_negative}
@@ -139,7 +139,7 @@ def test_bank_random_transfers_conserve_money_and_keep_every_invariant(transfer_
 
 
 @pytest.mark.timeout(120)
-def test_transfers_both_ways_between_one_pair_never_deadlock(transfer_path):
+def test_transfers_both_ways_between_one_pair_never_deadlock():
     a, b = _wallets(2, funded=Decimal("10000"))
     per_thread = 40
 
@@ -161,7 +161,7 @@ def test_transfers_both_ways_between_one_pair_never_deadlock(transfer_path):
 
 
 @pytest.mark.timeout(120)
-def test_hot_account_credits_spread_over_shards_and_sum_exactly(transfer_path):
+def test_hot_account_credits_spread_over_shards_and_sum_exactly():
     payers = _wallets(THREADS, funded=Decimal("1000"))
     (hot,) = _wallets(1)
     per_thread = 60
@@ -259,7 +259,7 @@ def test_a_credit_in_flight_blocks_no_other_credit_to_a_sharded_account():
 
 
 @pytest.mark.timeout(120)
-def test_no_credit_lands_on_an_account_after_its_freeze_commits(transfer_path):
+def test_no_credit_lands_on_an_account_after_its_freeze_commits():
     payers = _wallets(4, funded=Decimal("1000"))
     (target,) = _wallets(1)
     frozen = threading.Event()

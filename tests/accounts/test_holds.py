@@ -9,7 +9,7 @@ from accounts.errors import HoldStateError
 from accounts.models import Hold, HoldStatus
 from accounts.selectors import account_balance_get
 from accounts.services import hold_capture, hold_place, hold_release, holds_expire, ledger_verify
-from paysys.errors import InsufficientFundsError
+from paysys.errors import AccountFrozenError, InsufficientFundsError
 
 
 def balance(account):
@@ -111,3 +111,17 @@ def test_expired_holds_are_released_and_others_kept(wallet_factory):
     assert Hold.objects.get(pk=fresh.pk).status == HoldStatus.HELD
     assert balance(wallet).pending == Money(5, "EUR")
     assert holds_expire(now=now) == 0
+
+
+def test_a_frozen_account_keeps_its_holds_until_released_and_places_none(wallet_factory):
+    from accounts.services import account_freeze
+
+    wallet = wallet_factory(funded="50.00")
+    hold = hold_place(account_id=wallet.pk, amount=Money("30", "EUR"), reference="h-1")
+    account_freeze(account_id=wallet.pk, reason="test")
+    with pytest.raises(AccountFrozenError):
+        hold_place(account_id=wallet.pk, amount=Money("1", "EUR"), reference="h-2")
+    # Giving held funds back moves no money: allowed on a frozen account.
+    assert hold_release(hold_id=hold.pk).status == HoldStatus.RELEASED
+    assert balance(wallet).pending == Money(0, "EUR")
+    assert ledger_verify().ok

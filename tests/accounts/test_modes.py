@@ -63,7 +63,7 @@ def test_a_posting_within_one_mode_is_accepted(wallet_factory):
     assert account_get(account_id=live_wallet.pk).posted == Decimal("7.000")
 
 
-def test_a_transfer_names_accounts_of_its_mode_only_on_both_paths(wallet_factory, transfer_path):
+def test_a_transfer_names_accounts_of_its_mode_only(wallet_factory):
     live_source = wallet_factory(livemode=True, funded="10.00")
     live_destination = wallet_factory(livemode=True)
     test_destination = wallet_factory()

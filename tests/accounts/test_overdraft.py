@@ -118,7 +118,6 @@ def test_platform_accounts_keep_their_overdraft_and_a_decision_needs_a_reason(wa
     assert not AuditEvent.objects.filter(event_type__startswith="ledger.account.overdraft").exists()
 
 
-@pytest.mark.usefixtures("transfer_path")
 @pytest.mark.parametrize("destination_kind", ["available", "wallet"])
 def test_a_transfer_from_an_overdraft_wallet_to_a_merchant_owned_account_moves_nothing(
     overdraft_wallet, wallet_factory, destination_kind

@@ -133,10 +133,10 @@ def test_each_posting_writes_an_audit_row(wallet_factory):
     assert audit.metadata["reference"] == result.transaction.reference
 
 
-# Insert the transaction and lock the debited account; credit a shard; read the credited account,
-# insert the entries and update the debited account; the audit row (1). Plus the savepoint and its
-# release that the test case's wrapping transaction turns the durable block into.
-POSTING_QUERIES = 4 + 2
+# One call of the database function ``ledger_post`` (the transaction, locks, shards, entries,
+# balances and the audit row). Plus the savepoint and its release: inside the test case's
+# transaction the posting nests (accounts.services.unit_of_work).
+POSTING_QUERIES = 1 + 2
 
 
 def test_posting_runs_a_fixed_number_of_queries(wallet_factory, django_assert_num_queries):

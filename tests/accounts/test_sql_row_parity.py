@@ -5,13 +5,17 @@ transaction, two entries, an audit row and an event with column lists of its own
 the same transfer through the function, then writes the same request's rows with the models'
 own ``save()`` (simple-history's signal writes the history row), and compares every concrete
 field of every model (tests/row_parity.py), so a column added to a model and forgotten by the
-SQL (a NULL where ``save()`` writes the default) fails here. The transfer's time in its event
-payload is named like the ids.
+SQL (a NULL where ``save()`` writes the default) fails here: the last test adds such a column to
+each model the function writes and sees the walk fail. The transfer's time in its event payload
+is named like the ids. ``ledger_post`` and ``ledger_reverse`` (the same function, no transfer)
+are walked likewise.
 """
 
+from contextlib import ExitStack, contextmanager
 from decimal import Decimal
 
-from django.db import models, transaction
+import pytest
+from django.db import connection, models, transaction
 from moneyed import Money
 
 from accounts.models import Entry, JournalTransaction, TransactionKind, Transfer
@@ -116,8 +120,8 @@ def _orm_rows(transfer_by_sql: Transfer, source, destination) -> dict[str, model
     }
 
 
-def test_the_transfer_function_writes_every_field_as_save_does(wallet_factory, settings):
-    settings.LEDGER_TRANSFER_IN_DATABASE = True
+def _transfer_compared(wallet_factory) -> dict[str, tuple[dict, dict]]:
+    """Every row of one transfer as the function wrote it and as ``save()`` writes it."""
     source, destination = wallet_factory(funded="30.00"), wallet_factory()
     names = {source.public_id: "<source>", destination.public_id: "<destination>"}
     with (
@@ -156,6 +160,11 @@ def test_the_transfer_function_writes_every_field_as_save_does(wallet_factory, s
             }
             transaction.set_rollback(True)
 
+    return compared
+
+
+def test_the_transfer_function_writes_every_field_as_save_does(wallet_factory):
+    compared = _transfer_compared(wallet_factory)
     drift = {key: row_differences(*rows) for key, rows in compared.items()}
     assert {key: found for key, found in drift.items() if found} == {}, (
         "the SQL wrote other values than save()"
@@ -167,6 +176,51 @@ def test_the_transfer_function_writes_every_field_as_save_does(wallet_factory, s
     assert compared["audit"][0]["ip_address"] == compared["audit"][1]["ip_address"] != "None"
     # The twin rows are gone: the chain the function extended is intact.
     assert audit_chain_verify().ok
+
+
+@contextmanager
+def _column_added(model: type[models.Model], field: models.Field):
+    """``field`` on ``model`` for the test: a column added to its table (rolled back with the
+    test's transaction) and the field on the class, as a migration would add them."""
+    with connection.schema_editor(atomic=False) as editor:
+        field.set_attributes_from_name("parity_probe")
+        field.model = model
+        editor.add_field(model, field)
+        # The column has no database default, like any column Django adds: save() writes the
+        # field's default, an INSERT that does not name the column writes NULL.
+        editor.execute(f"ALTER TABLE {model._meta.db_table} ALTER COLUMN parity_probe DROP DEFAULT")
+    field.contribute_to_class(model, "parity_probe")
+    try:
+        yield
+    finally:
+        model._meta.local_fields.remove(field)
+        model._meta._expire_cache()
+        delattr(model, "parity_probe")
+
+
+@pytest.mark.parametrize(
+    ("added_to", "keys"),
+    [
+        # A transfer's column is its history's too (simple-history copies it).
+        ((Transfer, Transfer.history.model), ("transfer", "history")),
+        ((JournalTransaction,), ("transaction",)),
+        ((Entry,), ("entry_from", "entry_to")),
+        ((Event,), ("event",)),
+        ((AuditEvent,), ("audit",)),
+    ],
+    ids=["transfer", "journal_transaction", "entry", "event", "audit"],
+)
+def test_a_column_the_sql_does_not_write_fails_the_walk(wallet_factory, added_to, keys):
+    with ExitStack() as stack:
+        for model in added_to:
+            stack.enter_context(
+                _column_added(model, models.CharField(max_length=20, null=True, default="probe"))
+            )
+        compared = _transfer_compared(wallet_factory)
+    drift = {key: row_differences(*rows) for key, rows in compared.items()}
+    assert {key: found for key, found in drift.items() if found} == {
+        key: {"parity_probe": ("None", "'probe'")} for key in keys
+    }
 
 
 def test_a_posting_writes_every_field_as_save_does(wallet_factory):

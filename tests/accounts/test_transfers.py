@@ -13,8 +13,6 @@ from paysys.events.models import Event
 from tests.accounts.conftest import MERCHANT
 
 OTHER_MERCHANT = "mer_ledgertests000000000002"
-# Every test here runs against the database function and against the Python steps.
-pytestmark = pytest.mark.usefixtures("transfer_path")
 
 
 def posted(account) -> Decimal:

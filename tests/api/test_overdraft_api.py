@@ -7,7 +7,6 @@ from accounts.models import Entry, Hold, LedgerAccount
 from accounts.overdraft import account_overdraft_set
 from accounts.selectors import account_get
 from payments.models import Payment
-from tests.accounts.conftest import transfer_path  # noqa: F401  (both transfer implementations)
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +62,6 @@ def test_a_wallet_shows_the_operators_overdraft_decision(api, negative_wallet):
     assert api.get(f"/v1/accounts/{negative_wallet}").json()["allow_negative"] is True
 
 
-@pytest.mark.usefixtures("transfer_path")
 def test_a_negative_wallet_cannot_transfer_into_the_merchants_available_balance(api, negative_wallet):
     available = available_account(api)
     before = ledger_state()
@@ -78,7 +76,6 @@ def test_a_negative_wallet_cannot_transfer_into_the_merchants_available_balance(
     assert api.get(f"/v1/accounts/{available}").json()["balance"] == 0
 
 
-@pytest.mark.usefixtures("transfer_path")
 def test_a_negative_wallet_cannot_launder_through_another_wallet(api, negative_wallet):
     other = api.post("/v1/accounts", {"currency": "eur"}).json()["id"]
     before = ledger_state()

@@ -1,0 +1,167 @@
+-- ledger_post: the ledger's one posting function. Every change of an account's balances goes
+-- through it: postings (journal transaction and entries), and the held amount of holds.
+--
+-- Arguments: the journal transaction as JSON (public_id, kind, reference, description, metadata,
+-- merchant_id, reverses_id), or NULL for a change of held amounts only (a hold placed, released
+-- or expired); its time; one element per account, in ascending account id, each account once:
+-- the net amount (signed: + credits the holder), the lines' currency and the change of the held
+-- amount; the audit row for audit_append, or NULL (the caller writes its own).
+--
+-- Returns the journal transaction's id, or NULL when p_txn is NULL or its reference was posted
+-- already (nothing is written then; the caller reads what exists).
+--
+-- Rules, in the order they run:
+-- 1. every account exists and is in its lines' currency; an account that may go negative and is
+--    not the platform's never funds an account a merchant owns (overdraft_not_transferable);
+-- 2. the journal transaction is inserted ON CONFLICT (reference) DO NOTHING;
+-- 3. debited accounts without overdraft and accounts whose held amount changes are locked
+--    FOR NO KEY UPDATE in ascending id, their status checked, and a debit (or a larger held
+--    amount) must leave posted - pending >= 0 unless the account may go negative;
+-- 4. every other line (credits, debits of overdraft accounts) goes to one balance shard picked
+--    at random, shards in ascending account id after every account lock; then a new statement
+--    reads those accounts' status, so a freeze that committed meanwhile is seen;
+-- 5. the entries are inserted in one statement (the trigger accounts_entry_one_mode refuses a
+--    transaction mixing test and live accounts) with the posted balance after each line, and the
+--    locked accounts' base and held amounts are updated;
+-- 6. the audit row is appended.
+-- Refusals raise SQLSTATE class PT with the message the merchant sees and the parameter as HINT
+-- (accounts/ledger_sql.py maps them to the domain errors).
+
+CREATE OR REPLACE FUNCTION ledger_status_check(p_status text, p_account text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF p_status = 'frozen' THEN
+        RAISE EXCEPTION 'Ledger account % is frozen.', p_account USING ERRCODE = 'PT423', HINT = 'account';
+    ELSIF p_status = 'closed' THEN
+        RAISE EXCEPTION 'Ledger account % is closed.', p_account USING ERRCODE = 'PT410', HINT = 'account';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION ledger_post(
+    p_txn jsonb, p_created timestamptz,
+    p_accounts bigint[], p_amounts numeric[], p_currencies text[], p_pending numeric[],
+    p_audit jsonb, p_audit_start integer, p_audit_count integer, p_audit_genesis text, p_audit_text text[]
+) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    n integer := cardinality(p_accounts);
+    acct record;
+    i integer;
+    found_count integer := 0;
+    funds_from_overdraft boolean := false;
+    credits_merchant boolean := false;
+    shards integer[] := array_fill(0, ARRAY[n]);
+    locked boolean[] := array_fill(false, ARRAY[n]);
+    posted_after numeric[] := array_fill(NULL::numeric, ARRAY[n]);
+    to_lock bigint[];
+    held bigint[];
+    sharded bigint[];
+    new_posted numeric;
+    new_pending numeric;
+    pick integer;
+    txn_id bigint;
+BEGIN
+    -- 1. The accounts as they are (currency and owner never change).
+    FOR acct IN SELECT a.id, a.public_id, a.currency, a.allow_negative, a.owner_type, a.balance_shards
+            FROM accounts_ledgeraccount a WHERE a.id = ANY (p_accounts) LOOP
+        i := array_position(p_accounts, acct.id);
+        found_count := found_count + 1;
+        IF acct.currency <> p_currencies[i] THEN
+            RAISE EXCEPTION 'Account % holds %, not %.', acct.public_id, acct.currency, p_currencies[i]
+                USING ERRCODE = 'PT409', HINT = 'currency';
+        END IF;
+        shards[i] := acct.balance_shards;
+        IF p_amounts[i] < 0 AND acct.allow_negative AND acct.owner_type <> 'platform' THEN
+            funds_from_overdraft := true;
+        ELSIF p_amounts[i] > 0 AND acct.owner_type <> 'platform' THEN
+            credits_merchant := true;
+        END IF;
+    END LOOP;
+    IF found_count <> n THEN
+        RAISE EXCEPTION 'No such ledger account.' USING ERRCODE = 'PT404', HINT = 'account';
+    END IF;
+    IF funds_from_overdraft AND credits_merchant THEN
+        RAISE EXCEPTION 'An account that may go negative cannot fund an account a merchant owns; fund it with a top-up, a payment or a transfer from a funded account.'
+            USING ERRCODE = 'PT4OD', HINT = 'from_account';
+    END IF;
+
+    -- 2. The journal transaction: a reference posts once.
+    IF p_txn IS NOT NULL THEN
+        INSERT INTO accounts_journaltransaction (public_id, kind, reference, description, metadata,
+            merchant_id, reverses_id, created)
+            VALUES (p_txn->>'public_id', p_txn->>'kind', p_txn->>'reference', p_txn->>'description',
+                p_txn->'metadata', p_txn->>'merchant_id', (p_txn->>'reverses_id')::bigint, p_created)
+            ON CONFLICT (reference) DO NOTHING RETURNING id INTO txn_id;
+        IF txn_id IS NULL THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+
+    -- 3. Lock the debited accounts without overdraft and those whose held amount changes.
+    to_lock := ARRAY(SELECT p_accounts[k] FROM generate_subscripts(p_accounts, 1) k
+        WHERE p_amounts[k] < 0 OR p_pending[k] <> 0);
+    held := ARRAY(SELECT p_accounts[k] FROM generate_subscripts(p_accounts, 1) k WHERE p_pending[k] <> 0);
+    FOR acct IN SELECT a.id, a.public_id, a.status, a.allow_negative, a.pending,
+            a.posted_base + coalesce((SELECT sum(s.amount) FROM accounts_ledgerbalanceshard s
+                WHERE s.account_id = a.id), 0) AS posted
+            FROM accounts_ledgeraccount a
+            WHERE a.id = ANY (to_lock) AND (NOT a.allow_negative OR a.id = ANY (held))
+            ORDER BY a.id FOR NO KEY UPDATE OF a LOOP
+        i := array_position(p_accounts, acct.id);
+        locked[i] := true;
+        -- Held funds given back move no money: a frozen account may have its holds released.
+        IF p_amounts[i] <> 0 OR p_pending[i] > 0 THEN
+            PERFORM ledger_status_check(acct.status, acct.public_id);
+        END IF;
+        new_posted := acct.posted + p_amounts[i];
+        new_pending := acct.pending + p_pending[i];
+        IF NOT acct.allow_negative AND (p_amounts[i] < 0 OR p_pending[i] > 0)
+                AND new_posted - new_pending < 0 THEN
+            IF p_amounts[i] < 0 THEN
+                RAISE EXCEPTION 'Insufficient funds in the account for this posting.'
+                    USING ERRCODE = 'PT402', HINT = 'amount';
+            END IF;
+            RAISE EXCEPTION 'Insufficient available funds for this hold.' USING ERRCODE = 'PT402', HINT = 'amount';
+        END IF;
+        posted_after[i] := new_posted;
+    END LOOP;
+
+    -- 4. Every other line onto one random shard of its account, in ascending account id.
+    FOR i IN 1 .. n LOOP
+        CONTINUE WHEN locked[i] OR p_amounts[i] = 0;
+        -- Picked once: random() in the WHERE clause would be drawn again for every row.
+        pick := floor(random() * shards[i])::integer;
+        UPDATE accounts_ledgerbalanceshard SET amount = amount + p_amounts[i]
+            WHERE account_id = p_accounts[i] AND shard = pick;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'No such ledger account.' USING ERRCODE = 'PT404', HINT = 'account';
+        END IF;
+        sharded := sharded || p_accounts[i];
+    END LOOP;
+    FOR acct IN SELECT a.id, a.public_id, a.status,
+            a.posted_base + coalesce((SELECT sum(s.amount) FROM accounts_ledgerbalanceshard s
+                WHERE s.account_id = a.id), 0) AS posted
+            FROM accounts_ledgeraccount a WHERE a.id = ANY (sharded) LOOP
+        PERFORM ledger_status_check(acct.status, acct.public_id);
+        posted_after[array_position(p_accounts, acct.id)] := acct.posted;
+    END LOOP;
+
+    -- 5. Entries (one statement), then the locked accounts.
+    IF txn_id IS NOT NULL THEN
+        INSERT INTO accounts_entry (transaction_id, account_id, amount, currency, balance_after, created)
+            SELECT txn_id, v.account_id, v.amount, v.currency, v.balance_after, p_created
+            FROM unnest(p_accounts, p_amounts, p_currencies, posted_after)
+                AS v (account_id, amount, currency, balance_after)
+            WHERE v.amount <> 0 ORDER BY v.account_id;
+    END IF;
+    UPDATE accounts_ledgeraccount a SET posted_base = a.posted_base + v.amount, pending = a.pending + v.pending
+        FROM unnest(p_accounts, p_amounts, p_pending, locked) AS v (account_id, amount, pending, locked)
+        WHERE a.id = v.account_id AND v.locked AND (v.amount <> 0 OR v.pending <> 0);
+
+    -- 6. The audit row.
+    IF p_audit IS NOT NULL THEN
+        PERFORM audit_append(p_audit, p_audit_start, p_audit_count, p_audit_genesis, p_audit_text);
+    END IF;
+    RETURN txn_id;
+END
+$$;
