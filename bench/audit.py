@@ -35,16 +35,13 @@ def _worker(
     django.setup()
     from django.db import connection, transaction
 
-    from paysys.audit import services
+    from paysys.audit import persistence, services
 
     if mode == "single":
-
-        def single_head(*, start: int) -> services._Head:
-            with connection.cursor() as cursor:
-                cursor.execute(services._SQL_HEAD_LOCK_WAIT, {"start": 0})
-                return services._Head(*cursor.fetchone())
-
-        services._chain_head_lock_postgresql = single_head
+        # Every row through the slow path, waiting for chain 0's head.
+        head_lock = persistence.audit_head_lock
+        services.audit_append_args = lambda event, *, start: None
+        persistence.audit_head_lock = lambda *, start: head_lock(start=0)
 
     while time.time() < start:
         time.sleep(0.001)

@@ -199,7 +199,7 @@ def measure_deliveries(*, count: int, concurrency: int, endpoints: int, log: Pat
 
     from paysys.events.models import Event, WebhookDelivery
     from paysys.events.services import event_committed
-    from paysys.events.webhook_services import _dispatch
+    from paysys.events.webhook_services.dispatch import dispatch
 
     queue = f"bench-deliver-{uuid.uuid4().hex[:8]}"
     settings.PAYSYS_WEBHOOK_QUEUE = queue
@@ -229,7 +229,7 @@ def measure_deliveries(*, count: int, concurrency: int, endpoints: int, log: Pat
                     for i, e in enumerate(events)
                 ]
             )
-        _dispatch([d.pk for d in deliveries])
+        dispatch([d.pk for d in deliveries])
     finally:
         event_committed.connect(
             event_committed_fanout, sender=Event, dispatch_uid="paysys.events.webhook_fanout"

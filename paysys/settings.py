@@ -9,7 +9,6 @@ and ``CELERY_BROKER_URL`` set it runs on a real PostgreSQL, Redis and broker.
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 
 from paysys.ops import embedded_db
 
@@ -130,8 +129,6 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise environ.ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://...)")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# Django's backend, minus the health check of a connection that answered a moment ago.
-DATABASES["default"]["ENGINE"] = "paysys.db.postgresql"
 # Parameters bound by the server, and psycopg prepares a statement a connection has run
 # five times, so PostgreSQL stops parsing and planning it again (docs/decisions.md).
 if env.bool("DB_PREPARED_STATEMENTS", default=True):
@@ -167,39 +164,14 @@ CELERY_TIMEZONE = "UTC"
 # Workers log through the LOGGING setting (JSON lines with the task's correlation id), not Celery's own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# The beat schedule; django-celery-beat syncs it into its editable tables at start.
-CELERY_BEAT_SCHEDULE: dict = {
-    "paysys.idempotency.prune": {"task": "paysys.idempotency.prune", "schedule": 3600.0},
-    # Webhooks: re-queue due deliveries whose message is missing (the database is the truth).
-    "paysys.events.webhook_sweep": {"task": "paysys.events.webhook_sweep", "schedule": 10.0},
-    # Ledger: verify every invariant nightly (result stored), release expired holds.
-    "paysys.accounts.ledger_verify": {
-        "task": "paysys.accounts.ledger_verify",
-        "schedule": crontab(hour=2, minute=30),
-    },
-    "paysys.accounts.holds_expire": {"task": "paysys.accounts.holds_expire", "schedule": 300.0},
-    # Audit: walk every hash chain nightly; the outcome is itself an audit row.
-    "paysys.audit.audit_verify": {"task": "paysys.audit.audit_verify", "schedule": crontab(hour=3, minute=0)},
-    # Payments: resolve lost processor answers every minute; void expired authorizations hourly.
-    "paysys.payments.payments_resolve_processing": {
-        "task": "paysys.payments.payments_resolve_processing",
-        "schedule": 60.0,
-    },
-    "paysys.payments.expire_authorizations": {
-        "task": "paysys.payments.expire_authorizations",
-        "schedule": 3600.0,
-    },
-    # Payments: match yesterday's processor report against processor operations, nightly
-    # (after the resolver has had the day); a run not started within the hour expires instead
-    # of queueing behind the next. django-celery-beat reads ``expire_seconds`` (it drops
-    # ``expires``) and sends it as the task's ``expires``.
-    "paysys.payments.processor_reconcile": {
-        "task": "paysys.payments.processor_reconcile",
-        "schedule": crontab(hour=1, minute=15),
-        "options": {"expire_seconds": 3600},
-    },
-    # <beat-entries: each app adds its own entries above this line>
-}
+# The beat schedule is data, owned by operators: django-celery-beat's tables, written by the
+# data migration paysys/ops/migrations/0001_beat_schedule.py (a new periodic task is a new
+# migration there). Nothing here: beat re-applies this setting at every start, which would undo
+# an operator's change made in the admin.
+CELERY_BEAT_SCHEDULE: dict = {}
+# Every task has a time limit (a hung task frees its worker); a task that needs longer says so.
+# No soft limit by default: its exception would reach the task's own error handling.
+CELERY_TASK_TIME_LIMIT = 600
 
 # --- History (django-simple-history) ---------------------------------------------------
 # A past version is shown, never restored: the admin's per-version page would save it with
@@ -266,6 +238,9 @@ PAYSYS_PROCESSOR_BREAKER_COOLDOWN_S = env.int("PAYSYS_PROCESSOR_BREAKER_COOLDOWN
 PAYSYS_PROCESSOR_SIMULATOR_LATENCY_MS = env.int("PAYSYS_PROCESSOR_SIMULATOR_LATENCY_MS", default=0)
 PAYSYS_PROCESSOR_SIMULATOR_FAILURE_RATE = env.float("PAYSYS_PROCESSOR_SIMULATOR_FAILURE_RATE", default=0.0)
 PAYSYS_PROCESSOR_SIMULATOR_TIMEOUT_RATE = env.float("PAYSYS_PROCESSOR_SIMULATOR_TIMEOUT_RATE", default=0.0)
+# The simulated bank of payouts (settlements/bank.py): days from sending to arrival, and a latency.
+PAYSYS_BANK_SIMULATOR_ARRIVAL_DAYS = env.int("PAYSYS_BANK_SIMULATOR_ARRIVAL_DAYS", default=1)
+PAYSYS_BANK_SIMULATOR_LATENCY_MS = env.int("PAYSYS_BANK_SIMULATOR_LATENCY_MS", default=0)
 # HMAC key of card fingerprints; empty means derived from SECRET_KEY.
 PAYSYS_CARD_FINGERPRINT_KEY = env.str("PAYSYS_CARD_FINGERPRINT_KEY", default="")
 PAYSYS_AUTHORIZATION_TTL_DAYS = env.int("PAYSYS_AUTHORIZATION_TTL_DAYS", default=7)

@@ -9,6 +9,7 @@ v1 = [
     path("", include("accounts.api.urls")),
     path("", include("payments.api.urls")),
     path("", include("paysys.events.api.urls")),
+    path("", include("settlements.api.urls")),
 ]
 
 handler400 = "paysys.api.errors.django_400"

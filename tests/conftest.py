@@ -35,3 +35,21 @@ def _ledger_verified_after_each_test(request):
 
     result = ledger_verify()
     assert result.ok, f"the ledger is inconsistent after this test: {result.failures}"
+
+
+BEAT_SCHEDULE_MIGRATIONS = (
+    "paysys.ops.migrations.0001_beat_schedule",
+    "paysys.ops.migrations.0002_payouts_update",
+)
+
+
+@pytest.fixture
+def beat_schedule(db):
+    """The periodic tasks the data migrations wrote. A transactional test's flush removes them from
+    a reused test database, so they are written again here, as the migrations write them."""
+    import importlib
+
+    from django.apps import apps
+
+    for name in BEAT_SCHEDULE_MIGRATIONS:
+        importlib.import_module(name).schedule_create(apps, None)

@@ -20,6 +20,7 @@ WITHOUT_HISTORY = {
     "audit.AuditVerification": "append-only count of a verify_audit run",
     "payments.PaymentMethod": "written once at tokenization, never changed",
     "payments.TopUp": "written once with its payment, never changed: its status is its payment's",
+    "settlements.SettlementLine": "written once with its settlement's posting, never changed",
     # Mutable, but their own append-only rows already are their history.
     "accounts.LedgerBalanceShard": "running sum of its entries, each with balance_after",
     "audit.AuditChainHead": "pointer to the last row of its chain: the chain is the history",

@@ -22,6 +22,8 @@ created by ``migrate`` (``AuditConfig.ready``); a writer finding none creates th
 whose text cannot be cut around the gaps (it would have to contain the random marker) is
 linked in Python instead.
 
+The statements are in ``paysys.audit.persistence``.
+
 Callers write under READ COMMITTED (the project's default): in a REPEATABLE READ transaction,
 locking a head that moved after the snapshot is a serialization failure.
 """
@@ -31,16 +33,16 @@ import json
 import logging
 import random
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from moneyed import Money
 
 from paysys import crypto
+from paysys.audit import persistence
 from paysys.audit.chain import (
     AUDIT_HASH_VERSION,
     audit_amount_normalize,
@@ -158,7 +160,7 @@ def audit_record(**fields: Any) -> AuditEvent:
     """Append one audit row in the caller's transaction; ``fields`` are ``audit_event_build``'s."""
     event, start = audit_event_build(**fields)
     with transaction.atomic(savepoint=False):
-        _audit_append_postgresql(event, start=start)
+        _audit_append(event, start=start)
     return event
 
 
@@ -182,21 +184,10 @@ def _chained_fields() -> list:
     return [f for f in AuditEvent._meta.concrete_fields if not f.primary_key and f.attname != "hash"]
 
 
-# --- PostgreSQL: one statement ---------------------------------------------------------------
+# --- Appending: one statement ----------------------------------------------------------------
 
-_HEAD_TABLE = AuditChainHead._meta.db_table
-_EVENT_TABLE = AuditEvent._meta.db_table
 # The fields the database fills in from the head it locks.
 _LINKED_FIELDS = ("chain", "seq", "prev_hash")
-
-_SQL_HEAD_LOCK_WAIT = f"SELECT chain, seq, hash FROM {_HEAD_TABLE} WHERE chain = %(start)s FOR UPDATE"  # noqa: S608
-# The function (migration audit/0003) that locks a head, inserts the row hashed and moves the head.
-AUDIT_APPEND_SQL = "audit_append(%s::jsonb, %s, %s, %s, ARRAY[%s, %s, %s, %s])"
-
-
-def _insert_columns() -> tuple[list, str]:
-    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
-    return fields, ", ".join(connection.ops.quote_name(f.column) for f in fields)
 
 
 def _canonical_gaps(event: AuditEvent) -> list[str] | None:
@@ -225,8 +216,8 @@ def _json_value(value: object) -> str:
 
 
 def audit_append_args(event: AuditEvent, *, start: int) -> list | None:
-    """The arguments of ``AUDIT_APPEND_SQL`` for an unsaved row, or None if its canonical text
-    cannot be cut around the chain fields (the row is then linked in Python)."""
+    """The arguments of the database function ``audit_append`` for an unsaved row, or None if
+    its canonical text cannot be cut around the chain fields (the row is then linked in Python)."""
     pieces = _canonical_gaps(event)
     if pieces is None:
         return None
@@ -235,40 +226,18 @@ def audit_append_args(event: AuditEvent, *, start: int) -> list | None:
     return [json.dumps(row, default=_json_value), start, AUDIT_CHAIN_COUNT, GENESIS_HASH, *pieces]
 
 
-def audit_appended(event: AuditEvent, row: Sequence) -> None:
-    """Mark ``event`` saved with what ``audit_append`` returned: id, chain, seq, prev_hash, hash."""
-    event.pk, event.chain, event.seq, event.prev_hash, event.hash = row
-    event._state.adding = False
-    event._state.db = connection.alias
-
-
-def _audit_append_postgresql(event: AuditEvent, *, start: int) -> None:
+def _audit_append(event: AuditEvent, *, start: int) -> None:
     args = audit_append_args(event, start=start)
     if args is None:
-        _audit_append_waiting_postgresql(event, start=start)
+        _audit_append_waiting(event, start=start)
         return
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT * FROM {AUDIT_APPEND_SQL}", args)  # noqa: S608
-        audit_appended(event, cursor.fetchone())
+    persistence.audit_row_append(event, args)
 
 
-def _audit_append_waiting_postgresql(event: AuditEvent, *, start: int) -> None:
+def _audit_append_waiting(event: AuditEvent, *, start: int) -> None:
     audit_chain_heads_ensure()
-    with connection.cursor() as cursor:
-        cursor.execute(_SQL_HEAD_LOCK_WAIT, {"start": start})
-        _chain_link(event, _Head(*cursor.fetchone()))
-        fields, columns = _insert_columns()
-        params = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
-        cursor.execute(
-            f"WITH ins AS (INSERT INTO {_EVENT_TABLE} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
-            " RETURNING id, chain, seq, hash)"
-            f" UPDATE {_HEAD_TABLE} AS head SET seq = ins.seq, hash = ins.hash"
-            " FROM ins WHERE head.chain = ins.chain RETURNING ins.id",
-            params,
-        )
-        (event.pk,) = cursor.fetchone()
-    event._state.adding = False
-    event._state.db = connection.alias
+    _chain_link(event, _Head(*persistence.audit_head_lock(start=start)))
+    persistence.audit_row_insert(event)
 
 
 def audit_chain_heads_ensure() -> None:

@@ -72,7 +72,7 @@ class Event(models.Model):
 # Endpoints, one delivery per (event, endpoint), one attempt row per HTTP POST. The delivery
 # row is the truth about what is still owed: Celery messages only wake a worker up, and the
 # sweeper (``paysys.events.webhook_sweep``) re-queues anything due whose message was lost.
-# Design: ``paysys/events/webhook_services.py``; signing: ``signing.py``; the SSRF guard: ``ssrf.py``.
+# Design: ``paysys/events/webhook_services/``; signing: ``signing.py``; the SSRF guard: ``ssrf.py``.
 
 WEBHOOK_ENDPOINT_ID_PREFIX = "we"
 WEBHOOK_DELIVERY_ID_PREFIX = "whd"

@@ -47,6 +47,8 @@ checkpoint commits nothing.
 
 Rows are deleted after ``settings.PAYSYS_IDEMPOTENCY_RETENTION_HOURS`` (24 h) by the beat task
 ``paysys.idempotency.prune`` and ``manage.py prune_idempotency_keys``.
+
+The statements themselves are in ``paysys.idempotency.persistence``.
 """
 
 import json
@@ -63,6 +65,7 @@ from django.utils import timezone
 
 from paysys import crypto
 from paysys.errors import IdempotencyError, InvalidRequestError
+from paysys.idempotency import persistence
 from paysys.idempotency.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -151,66 +154,28 @@ class _Run:
 _running: ContextVar[_Run | None] = ContextVar("paysys_idempotency_run", default=None)
 
 
-def _begin(
-    connection: BaseDatabaseWrapper, *, merchant: str, livemode: bool, key: str
-) -> tuple[bool, IdempotencyKey | None]:
-    """Step 1: whether this request may run the key (it holds the key's lock), and the stored row."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT locked, fingerprint, response_status, response_body, response_content_type, recovery_point "
-            "FROM idempotency_key_begin(%s, %s, %s)",
-            [merchant, livemode, key],
-        )
-        locked, fingerprint, status, body, content_type, recovery_point = cursor.fetchone()
-    if fingerprint is None:
-        return locked, None
-    return locked, IdempotencyKey(
-        merchant=merchant,
-        livemode=livemode,
-        key=key,
-        fingerprint=fingerprint,
-        response_status=status,
-        response_body=body,
-        response_content_type=content_type,
-        recovery_point=recovery_point,
-    )
-
-
 def _write(connection: BaseDatabaseWrapper, run: _Run, *, response: HttpResponseBase | None = None) -> bool:
     """The key's row: the recovery point (step 3), with the response (step 4) once there is
     one; False if a response is stored already (another request's, step 1's arbiter)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {IdempotencyKey._meta.db_table} AS k (merchant, livemode, key, fingerprint, method, path, "  # noqa: S608
-            "recovery_point, response_status, response_body, response_content_type, created) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (merchant, livemode, key) DO UPDATE SET "
-            "recovery_point = EXCLUDED.recovery_point, response_status = EXCLUDED.response_status, "
-            "response_body = EXCLUDED.response_body, response_content_type = EXCLUDED.response_content_type "
-            "WHERE k.response_status IS NULL AND k.fingerprint = EXCLUDED.fingerprint RETURNING id",
-            [
-                run.merchant,
-                run.livemode,
-                run.key,
-                run.fingerprint,
-                run.method.upper()[:8],
-                run.path[:500],
-                run.recovery_point,
-                None if response is None else response.status_code,
-                None if response is None else crypto.encrypt(response.content),
-                "" if response is None else response.get("Content-Type", "")[:100],
-                timezone.now(),
-            ],
-        )
-        return cursor.fetchone() is not None
+    return persistence.idempotency_key_write(
+        connection,
+        merchant=run.merchant,
+        livemode=run.livemode,
+        key=run.key,
+        fingerprint=run.fingerprint,
+        method=run.method.upper()[:8],
+        path=run.path[:500],
+        recovery_point=run.recovery_point,
+        response_status=None if response is None else response.status_code,
+        response_body=None if response is None else crypto.encrypt(response.content),
+        response_content_type="" if response is None else response.get("Content-Type", "")[:100],
+    )
 
 
 def _session_lock(connection: BaseDatabaseWrapper, run: _Run, *, take: bool) -> None:
-    function = "pg_advisory_lock" if take else "pg_advisory_unlock"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {function}(idempotency_key_lock_id(%s, %s, %s))", [run.merchant, run.livemode, run.key]
-        )
+    persistence.idempotency_key_session_lock(
+        connection, merchant=run.merchant, livemode=run.livemode, key=run.key, take=take
+    )
     run.session_locked = take
 
 
@@ -278,7 +243,9 @@ def idempotent_run(
     committed = False
     token = None
     try:
-        locked, stored = _begin(connection, merchant=merchant, livemode=livemode, key=key)
+        locked, stored = persistence.idempotency_key_begin(
+            connection, merchant=merchant, livemode=livemode, key=key
+        )
         if stored is not None and stored.fingerprint != fingerprint:
             raise _mismatch()
         if stored is not None and stored.response_status is not None:

@@ -15,6 +15,7 @@ from merchants.services import api_key_create, merchant_activate, merchant_onboa
 from payments.models import BlocklistEntry
 from payments.reconciliation import processor_reconcile
 from payments.services import dispute_open, payment_create, payments_resolve_processing, refund_create
+from settlements.services import payout_hold, payout_release, settlement_run
 from tests.payments.conftest import (  # noqa: F401 (fixtures)
     _fresh_processor_state,
     card,
@@ -30,7 +31,7 @@ PROJECT_APPS = {"accounts", "merchants", "payments", "settlements", "audit", "ev
 def world(db, settings):
     """A merchant with a key; a captured, partly refunded payment; a disputed one; one waiting
     for review; a wallet transfer and a hold; a blocklist entry; a processor break (resolved);
-    a stored ledger check."""
+    a stored ledger check; tomorrow's settlement run (a batch, a settlement, lines, a payout held then released)."""
     merchant = merchant_onboard(name="Shop", email="shop@example.com", default_currency="EUR")
     merchant = merchant_activate(merchant_id=merchant.public_id)
     key, _ = api_key_create(merchant_id=merchant.public_id)
@@ -56,6 +57,9 @@ def world(db, settings):
     assert processor_reconcile(date=timezone.now().date())["breaks"] == 1
     payments_resolve_processing(min_age=timedelta(0))
     assert processor_reconcile(date=timezone.now().date())["resolved"] == 1
+    payout_hold(merchant_id=merchant.public_id, reason="KYC review")
+    settlement_run(date=timezone.now().date() + timedelta(days=1))
+    payout_release(merchant_id=merchant.public_id, reason="KYC done")
     ledger_verify(store=True)
     return {"merchant": merchant, "key": key, "review": review, "disputed": disputed}
 

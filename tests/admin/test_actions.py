@@ -12,6 +12,8 @@ from merchants.models import ApiKey, Merchant
 from merchants.services import merchant_suspend
 from payments.models import Dispute, Payment
 from paysys.audit.models import AuditEvent
+from settlements.models import Payout, SettlementBatch
+from settlements.services import payout_hold
 from tests.admin.conftest import PROJECT_APPS, staff_client
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +37,16 @@ def _suspended_merchant(world):
     return merchant_suspend(merchant_id=world["merchant"].public_id, reason="test")
 
 
+def _pending_payout(world):
+    return Payout.objects.filter(status="pending").order_by("pk").first()
+
+
+def _held_payout(world):
+    payout = _pending_payout(world)
+    payout_hold(merchant_id=payout.merchant.public_id, reason="setup")
+    return Payout.objects.get(pk=payout.pk)
+
+
 # (model, action, permission, the object it acts on, its state after the action)
 ACTIONS = [
     (Payment, "approve_review", "payments.review_payment", lambda w: w["review"], lambda o: o.status),
@@ -50,6 +62,15 @@ ACTIONS = [
     (ApiKey, "rotate", "merchants.rotate_apikey", lambda w: w["key"], lambda o: o.expires_at),
     (LedgerAccount, "allow_overdraft", "accounts.set_overdraft", _wallet, lambda o: o.allow_negative),
     (
+        SettlementBatch,
+        "rerun",
+        "settlements.run_settlement",
+        lambda w: SettlementBatch.objects.get(),
+        lambda o: o.runs,
+    ),
+    (Payout, "hold_payouts", "settlements.hold_payout", _pending_payout, lambda o: o.status),
+    (Payout, "release_payouts", "settlements.hold_payout", _held_payout, lambda o: o.status),
+    (
         LedgerAccount,
         "withdraw_overdraft",
         "accounts.set_overdraft",
@@ -64,6 +85,8 @@ VIEW_PERMS = [
     "merchants.view_merchant",
     "merchants.view_apikey",
     "accounts.view_ledgeraccount",
+    "settlements.view_settlementbatch",
+    "settlements.view_payout",
 ]
 
 

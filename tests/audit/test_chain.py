@@ -502,10 +502,14 @@ def test_verification_running_alongside_writers_reports_no_false_problem():
     assert final.rows > reports[0].rows  # the writers kept writing while it verified
 
 
-def test_verification_is_scheduled_nightly_on_a_registered_task(settings):
+@pytest.mark.django_db
+@pytest.mark.usefixtures("beat_schedule")
+def test_verification_is_scheduled_nightly_on_a_registered_task():
+    from django_celery_beat.models import PeriodicTask
+
     from paysys.celery import app
 
-    entry = settings.CELERY_BEAT_SCHEDULE["paysys.audit.audit_verify"]
+    entry = PeriodicTask.objects.select_related("crontab").get(name="paysys.audit.audit_verify")
     app.loader.import_default_modules()
-    assert entry["task"] in app.tasks
-    assert entry["schedule"].hour == {3}
+    assert entry.task in app.tasks
+    assert entry.crontab.schedule.hour == {3}

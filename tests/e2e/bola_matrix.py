@@ -23,9 +23,12 @@ How to add your routes (payments, refunds, events, webhook endpoints, settlement
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
+from django.utils import timezone
 
+from settlements.services import settlement_run
 from tests.e2e.funding import TOP_UP_CARD, funded_wallet, top_up
 
 Factory = Callable[[httpx.Client, dict[str, str]], str]
@@ -324,4 +327,43 @@ CASES += [
         body={"text": "signed delivery receipt"},
         targets=("dispute",),
     ),
+]
+
+
+# --- settlements and payouts (settlements/api) --------------------------------------------------
+
+
+def _settlement(client: httpx.Client, ids: dict[str, str]) -> str:
+    """A's payment, settled by tomorrow's run (a service: merchants cannot create settlements)."""
+    _payment(client, ids, amount=2000)
+    settlement_run(date=timezone.now().date() + timedelta(days=1))
+    return _first_id(client, "/v1/settlements")
+
+
+# First of all: the run settles what A has on `pending`, and the payments made afterwards keep
+# theirs for A's own refund case.
+FACTORIES = {
+    "settlement": _settlement,
+    "payout": lambda c, ids: _first_id(c, "/v1/payouts"),
+    **FACTORIES,
+}
+
+CASES += [
+    Case("v1/settlements", "GET", "/v1/settlements", 200),
+    Case(
+        "v1/settlements/<str:settlement_id>",
+        "GET",
+        "/v1/settlements/{settlement}",
+        200,
+        targets=("settlement",),
+    ),
+    Case(
+        "v1/settlements/<str:settlement_id>/lines",
+        "GET",
+        "/v1/settlements/{settlement}/lines",
+        200,
+        targets=("settlement",),
+    ),
+    Case("v1/payouts", "GET", "/v1/payouts", 200),
+    Case("v1/payouts/<str:payout_id>", "GET", "/v1/payouts/{payout}", 200, targets=("payout",)),
 ]

@@ -68,6 +68,8 @@ BUSINESS_RULE_OPERATIONS = {
     "PATCH /v1/webhook_endpoints/{endpoint_id}": "url",
 }
 POSITIVE_STATUSES_WITH_400 = ("2xx", "3xx", "400", "401", "403", "404", "409", "429")
+DELETE_ENDPOINT_OPERATION = "DELETE /v1/webhook_endpoints/{endpoint_id}"
+DELETED_ENDPOINT = "deleted_endpoint_id"  # the one DELETE_ENDPOINT_OPERATION acts on
 WEBHOOK_URL = "http://127.0.0.1:9/paysys-schemathesis"  # nothing listens: deliveries just fail
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"}
 HOOKS = """
@@ -126,6 +128,9 @@ def _objects_for(merchant_id: str, api: httpx.Client) -> dict[str, str]:
         "refund_id": created("/v1/refunds", {"payment": captured, "amount": 100}),
         "dispute_id": Dispute.objects.get(payment__public_id=disputed).public_id,
         "endpoint_id": created("/v1/webhook_endpoints", {"url": WEBHOOK_URL, "enabled_events": ["*"]}),
+        # DELETE gets an endpoint of its own: once it has deleted the shared one, every later
+        # call naming it would be a 404 that only the order of the run explains.
+        DELETED_ENDPOINT: created("/v1/webhook_endpoints", {"url": WEBHOOK_URL, "enabled_events": ["*"]}),
         "top_up_id": top_up.public_id,
     }
     event = Event.objects.filter(merchant_id=merchant_id).order_by("-pk").first()
@@ -150,12 +155,16 @@ def test_live_schema_passes_every_schemathesis_check_in_both_modes(
         base_url=live_server.url, headers={"Authorization": f"Bearer {tenant.secret}"}, timeout=30
     ) as api:
         ids = _objects_for(tenant.merchant_id, api)
+    deleted_endpoint_id = ids.pop(DELETED_ENDPOINT)
     config = tmp_path / "schemathesis.toml"
     # The key goes through the schema's own security scheme (not a blanket header), so the
     # "missing Authorization" cases really go without it.
     config.write_text(
         f'[auth.openapi.{SECURITY_SCHEME}]\nbearer = "{tenant.secret}"\n\n[parameters]\n'
         + "".join(f'{name} = "{value}"\n' for name, value in ids.items())
+        + "\n[[operations]]\n"
+        + f'include-name = "{DELETE_ENDPOINT_OPERATION}"\n'
+        + f'parameters = {{ endpoint_id = "{deleted_endpoint_id}" }}\n'
         + "\n[[operations]]\n"
         + f"include-name = {json.dumps(list(BUSINESS_RULE_OPERATIONS))}\n"
         + f"checks.positive_data_acceptance.expected-statuses = {json.dumps(list(POSITIVE_STATUSES_WITH_400))}\n"

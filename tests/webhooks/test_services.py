@@ -22,6 +22,7 @@ from paysys.errors import ConflictError, NotFoundError
 from paysys.events import webhook_services as ws
 from paysys.events.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from paysys.events.ssrf import WebhookUrlBlockedError
+from paysys.events.webhook_services.attempts import endpoint_slot_acquire
 from paysys.tenancy import Tenant
 from tests.webhooks.conftest import after_commit, emit, queued_delivery_ids, travel
 
@@ -186,7 +187,7 @@ def test_endpoint_with_every_slot_taken_defers_without_counting_an_attempt(
     def hold_slot():
         try:
             with transaction.atomic():
-                assert ws._endpoint_slot_acquire(endpoint.pk)
+                assert endpoint_slot_acquire(endpoint.pk)
                 locked.set()
                 release.wait(20)
         finally:

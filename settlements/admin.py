@@ -1,0 +1,157 @@
+"""Settlements in the admin: read-only. Batches with their settlements, breaks and failures,
+settlements with their lines, payouts. Money moves only through ``settlements.services``; the
+decisions taken here are actions asking for a reason (``paysys.admin.actions``): run a batch
+again (retrying its failed merchants), hold and release a merchant's payouts."""
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from paysys.admin.actions import confirmed_action, each_through
+from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin, ServiceOnlyHistoryAdmin
+from settlements.models import (
+    Payout,
+    PayoutHold,
+    Settlement,
+    SettlementBatch,
+    SettlementBreak,
+    SettlementLine,
+)
+from settlements.services import payout_hold, payout_release, settlement_run
+
+LIST_PER_PAGE = 50
+AMOUNTS = (
+    "gross",
+    "fees",
+    "refunds",
+    "disputes",
+    "adjustments",
+    "reserve_withheld",
+    "reserve_released",
+    "net",
+)
+
+
+class SettlementsReadOnlyMixin(ReadOnlyAdminMixin):
+    list_per_page = LIST_PER_PAGE
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class SettlementInline(_ReadOnlyInline):
+    model = Settlement
+    fields = ("public_id", "merchant", "currency", "livemode", "status", "net", "count")
+    readonly_fields = fields
+
+
+class SettlementLineInline(_ReadOnlyInline):
+    model = SettlementLine
+    fields = ("type", "source", "transaction", "amount", "fee", "gross", "created")
+    readonly_fields = fields
+
+
+class SettlementBreakInline(_ReadOnlyInline):
+    model = SettlementBreak
+    fields = ("settlement", "kind", "what", "expected", "found", "resolved_at", "resolved_by", "resolution")
+    readonly_fields = fields
+
+
+@admin.register(SettlementBatch)
+class SettlementBatchAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
+    list_display = (
+        "date",
+        "status",
+        "settlements_count",
+        "lines_count",
+        "failures_count",
+        "runs",
+        "started_at",
+        "finished_at",
+    )
+    list_filter = ("status",)
+    date_hierarchy = "date"
+    inlines = [SettlementInline, SettlementBreakInline]
+    actions = ["rerun"]
+
+    @confirmed_action(
+        description="Run again (settles what the batch still lacks)", permission="run_settlement"
+    )
+    def rerun(self, request, queryset, reason):
+        each_through(
+            self, request, queryset, lambda batch: settlement_run(date=batch.date), "Batches run again"
+        )
+
+
+@admin.register(Settlement)
+class SettlementAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
+    list_display = ("public_id", "batch", "merchant", "currency", "livemode", "status", *AMOUNTS, "count")
+    list_filter = ("status", "currency", "livemode", "batch__date")
+    search_fields = ("public_id", "merchant__public_id", "merchant__name")
+    list_select_related = ("batch", "merchant")
+    inlines = [SettlementLineInline]
+
+
+@admin.register(SettlementLine)
+class SettlementLineAdmin(SettlementsReadOnlyMixin, ServiceOnlyAdmin):
+    list_display = ("id", "settlement", "type", "source", "transaction", "amount", "fee", "gross", "created")
+    list_filter = ("type",)
+    search_fields = ("source", "settlement__public_id")
+    list_select_related = ("settlement", "transaction")
+
+
+@admin.register(Payout)
+class PayoutAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
+    list_display = ("public_id", "merchant", "amount", "status", "arrival_date", "settlement", "created")
+    list_filter = ("status", "livemode")
+    search_fields = ("public_id", "merchant__public_id", "settlement__public_id")
+    list_select_related = ("merchant", "settlement")
+    actions = ["hold_payouts", "release_payouts"]
+
+    @confirmed_action(description="Hold the merchant's payouts", permission="hold_payout")
+    def hold_payouts(self, request, queryset, reason):
+        each_through(
+            self,
+            request,
+            queryset,
+            lambda payout: payout_hold(
+                merchant_id=payout.merchant.public_id, reason=reason, operator_id=str(request.user.pk)
+            ),
+            "Merchants' payouts held",
+        )
+
+    @confirmed_action(description="Release the merchant's payouts", permission="hold_payout")
+    def release_payouts(self, request, queryset, reason):
+        each_through(
+            self,
+            request,
+            queryset,
+            lambda payout: payout_release(
+                merchant_id=payout.merchant.public_id, reason=reason, operator_id=str(request.user.pk)
+            ),
+            "Merchants' payouts released",
+        )
+
+
+@admin.register(PayoutHold)
+class PayoutHoldAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
+    list_display = (
+        "merchant",
+        "reason",
+        "held_by",
+        "created",
+        "released_at",
+        "release_reason",
+        "released_by",
+    )
+    list_filter = ("released_at",)
+    search_fields = ("merchant__public_id", "reason")
+    list_select_related = ("merchant",)
