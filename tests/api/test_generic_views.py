@@ -67,7 +67,12 @@ def test_list_parameters_in_the_schema_are_the_paginators_and_filter_backends():
         stated = view_class.pagination_class().get_schema_operation_parameters(view)
         stated += PaysysFilterBackend().get_schema_operation_parameters(view)
         path = "/" + route.replace("<str:", "{").replace(">", "}")
-        served = [p for p in schema["paths"][path]["get"]["parameters"] if p["in"] == "query"]
+        # ``format`` is drf-spectacular's, for a view with a second renderer (settlement lines' CSV).
+        served = [
+            p
+            for p in schema["paths"][path]["get"]["parameters"]
+            if p["in"] == "query" and p["name"] != "format"
+        ]
         assert sorted(served, key=lambda p: p["name"]) == sorted(stated, key=lambda p: p["name"]), route
         assert {"limit", "starting_after", "created[gte]", "created[lt]"} <= {p["name"] for p in served}
 
