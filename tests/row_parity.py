@@ -1,6 +1,5 @@
 """Comparing rows that SQL wrote with the rows the models' own ``save()`` writes for the same
-request, field by field over ``_meta.concrete_fields`` (tests/accounts/test_sql_row_parity.py,
-tests/payments/test_history_save.py).
+request, field by field over ``_meta.concrete_fields`` (tests/accounts/test_sql_row_parity.py).
 
 ``KIND_ONLY`` names the fields whose values differ between two writes of one request by
 construction (primary keys, random public ids, the audit hash chain); with every timestamp

@@ -9,7 +9,7 @@ from accounts.models import AccountKind, TransactionKind
 from accounts.services import PostingLine, ledger_atomic, ledger_post, platform_account_get
 from merchants.selectors import merchant_fee_terms_get
 from payments.models import Dispute
-from payments.persistence import payment_lock, payment_save
+from payments.persistence import payment_lock
 from payments.services.events import dispute_emit
 from payments.services.outcomes import merchant_debit_lines
 from payments.services.transitions import (
@@ -105,7 +105,7 @@ def dispute_open(
         merchant_id=merchant_id,
     )
     payment.disputed = True
-    payment_save(payment)
+    payment.save()
     actor_type = ACTOR_OPERATOR if operator_id else (ACTOR_SYSTEM if by_network else None)
     _dispute_audit(
         dispute, "", actor_type=actor_type, actor_id=operator_id or ("network" if by_network else None)

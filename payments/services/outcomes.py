@@ -25,7 +25,6 @@ from accounts.services import (
 )
 from merchants.selectors import merchant_fee_terms_get
 from payments.models import Payment, Refund
-from payments.persistence import payment_save
 from payments.services.events import refund_emit
 from payments.services.transitions import merchant_pending_get, payment_transition
 from payments.states import Action, Status
@@ -210,7 +209,7 @@ def refund_failed(payment: Payment, refund: Refund, *, reason: str) -> None:
     )
     ledger_reverse(transaction_id=original, reference=f"refund_failed:{refund.public_id}")
     payment.amount_refunded -= refund.amount
-    payment_save(payment)
+    payment.save()
     previous = refund.status
     refund.status = Refund.RefundStatus.FAILED
     refund.failure_reason = reason[:64]

@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import AccountKind, LedgerAccount
 from accounts.services import merchant_account_get
 from payments.models import Payment
-from payments.persistence import payment_lock, payment_save
+from payments.persistence import payment_lock
 from payments.services.events import payment_emit, top_up_emit
 from payments.states import Action, Status, target_check, transition_check
 from paysys import metrics
@@ -60,7 +60,7 @@ def payment_transition(
     events = list(events) or [f"payment.{target.value}"]
     previous = payment.status
     payment.status = target
-    payment_save(payment)
+    payment.save()
     audit_record(
         event_type=f"payment.{action.value}",
         object_type="payment",

@@ -15,10 +15,6 @@ change can be joined to its audit rows and logs.
 - ``Model.history`` builds its manager from a class made once. simple-history's descriptor
   calls ``Manager.from_queryset`` on every access, which creates a new class each time (about
   half a millisecond, paid by every save through ``create_historical_record``).
-
-A model's ``HistoricalRecords`` is kept on it as ``_history_records`` for a writer of history
-rows of its own (``payments.persistence.payment_save``), which stamps them with
-``history_stamp`` as the signal path does.
 """
 
 from simple_history.manager import HistoryDescriptor
@@ -63,7 +59,6 @@ class _HistoryDescriptor(HistoryDescriptor):
 class HistoricalRecords(_HistoricalRecords):
     def finalize(self, sender, **kwargs):
         super().finalize(sender, **kwargs)
-        sender._history_records = self
         descriptor = sender.__dict__.get(self.manager_name)
         if type(descriptor) is HistoryDescriptor:
             setattr(

@@ -8,11 +8,11 @@ from tests.payments.conftest import card
 # Four short transactions (begin, authorization answer, capture begin, capture answer with its one
 # posting of capture + fee: one call of the database function ledger_post, in a savepoint of the
 # step's transaction), six audit rows (one statement each), five events and the history
-# rows (each transition's UPDATE and history row one statement, `payments.persistence.payment_save`); each
+# rows (each transition's UPDATE, then its history row's INSERT: a plain `save()`); each
 # processor answer is recorded by one conditional UPDATE of its operation; the payment is read
 # back only where a step did not just leave it locked in hand.
 # Measured; a change here should be a decision, not a drift.
-CARD_PAYMENT_QUERIES = 40
+CARD_PAYMENT_QUERIES = 43
 # The API key lookup (with its merchant) and one select_related read of the payment(s).
 RETRIEVE_QUERIES = 2
 LIST_QUERIES = 2
