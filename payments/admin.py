@@ -117,7 +117,8 @@ class PaymentAdmin(MoneyListAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         payment = self.get_object(request, object_id)
         story = payment_story_get(payment_id=payment.public_id) if payment is not None else None
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "story": story})
+        context = {**(extra_context or {}), "story": story, "records": payment and self.records(payment)}
+        return super().change_view(request, object_id, form_url, context)
 
     @confirmed_action(description="Approve review (capture proceeds)", permission="review_payment")
     def approve_review(self, request, queryset, reason):

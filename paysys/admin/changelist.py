@@ -7,6 +7,7 @@ one row more than a page holds: that row says whether there is a next page. The 
 never by paging to the end.
 """
 
+from django.contrib.admin import ShowFacets
 from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR, ChangeList
 from django.http import HttpRequest
 
@@ -38,6 +39,8 @@ class UncountedChangeList(ChangeList):
 class UncountedChangeListMixin:
     change_list_template = UNCOUNTED_CHANGE_LIST_TEMPLATE
     show_full_result_count = False
+    # Facets count the rows of every filter choice.
+    show_facets = ShowFacets.NEVER
     # Its "select all N" offers the count this changelist does not take.
     actions_selection_counter = False
 

@@ -3,11 +3,14 @@
 import json
 
 from django.contrib import admin
+from django.db.models import Q
 from django.utils.html import format_html
 
 from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin
+from paysys.admin.changelist import UncountedChangeListMixin
+from paysys.admin.search import ExactSearchMixin, date_range, exact_filter
 from paysys.audit.admin_tools import ExactTextFilter
-from paysys.events.models import Event
+from paysys.events.models import Event, WebhookDelivery
 
 
 class EventMerchantFilter(ExactTextFilter):
@@ -46,3 +49,30 @@ class EventAdmin(ReadOnlyAdminMixin, ServiceOnlyAdmin):
     @admin.display(description="data")
     def data_pretty(self, obj: Event) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.data, indent=2, sort_keys=True))
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(UncountedChangeListMixin, ExactSearchMixin, ReadOnlyAdminMixin, ServiceOnlyAdmin):
+    list_display = (
+        "public_id",
+        "event",
+        "endpoint",
+        "status",
+        "attempt_count",
+        "last_status_code",
+        "next_attempt_at",
+        "created",
+    )
+    list_filter = (
+        "status",
+        exact_filter("endpoint__merchant_id", title="merchant", parameter="merchant", placeholder="mer_..."),
+        exact_filter("endpoint__public_id", title="endpoint", parameter="endpoint", placeholder="we_..."),
+        date_range(),
+    )
+    search_fields = ("=public_id",)
+    search_help_text = "A delivery, event or endpoint id (whd_…, evt_…, we_…), or an event's object id."
+    search_by_prefix = {"whd": "public_id", "evt": "event__public_id", "we": "endpoint__public_id"}
+    list_select_related = ("event", "endpoint")
+
+    def search_other(self, term: str) -> Q:
+        return Q(event__object_id=term)

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.test import Client
+from django.test import Client, TestCase
 from django.utils import timezone
 from moneyed import Money
 
@@ -15,6 +15,7 @@ from merchants.services import api_key_create, merchant_activate, merchant_onboa
 from payments.models import BlocklistEntry
 from payments.reconciliation import processor_reconcile
 from payments.services import dispute_open, payment_create, payments_resolve_processing, refund_create
+from paysys.events.webhook_services import webhook_endpoint_create
 from settlements.services import payout_hold, payout_release, settlement_run
 from tests.payments.conftest import (  # noqa: F401 (fixtures)
     _fresh_processor_state,
@@ -24,18 +25,24 @@ from tests.payments.conftest import (  # noqa: F401 (fixtures)
 
 PASSWORD = "pw-for-tests-only-7c1"
 REVIEW_CARD = "4100000000000019"
+# Nothing listens there: a delivery's attempt is refused.
+UNREACHABLE_URL = "http://127.0.0.1:9/hooks"
 PROJECT_APPS = {"accounts", "merchants", "payments", "settlements", "audit", "events", "idempotency", "ops"}
 
 
 @pytest.fixture
 def world(db, settings):
-    """A merchant with a key; a captured, partly refunded payment; a disputed one; one waiting
+    """A merchant with a key and a webhook endpoint; a captured, partly refunded payment; a disputed one; one waiting
     for review; a wallet transfer and a hold; a blocklist entry; a processor break (resolved);
     a stored ledger check; tomorrow's settlement run (a batch, a settlement, lines, a payout held then released)."""
     merchant = merchant_onboard(name="Shop", email="shop@example.com", default_currency="EUR")
     merchant = merchant_activate(merchant_id=merchant.public_id)
     key, _ = api_key_create(merchant_id=merchant.public_id)
-    refunded = payment_create(merchant=merchant, amount=Money("30.00", "EUR"), card=card())
+    settings.PAYSYS_WEBHOOK_ALLOW_PRIVATE_URLS = True
+    webhook_endpoint_create(merchant_id=merchant.public_id, url=UNREACHABLE_URL, enabled_events=["*"])
+    # The events' fan-out runs after commit: their webhook deliveries exist.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        refunded = payment_create(merchant=merchant, amount=Money("30.00", "EUR"), card=card())
     refund_create(payment=refunded, amount=Money("5.00", "EUR"))
     disputed = payment_create(merchant=merchant, amount=Money("20.00", "EUR"), card=card())
     dispute_open(payment_id=disputed.public_id)

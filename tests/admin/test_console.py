@@ -13,6 +13,8 @@ from moneyed import Money
 from payments.models import Payment
 from payments.services import payment_create
 from payments.story import STORY_MAX_QUERIES, payment_story_get
+from paysys.events.models import WebhookDelivery
+from paysys.events.webhook_services import webhook_deliver
 from paysys.money import money_display
 from tests.payments.conftest import card
 
@@ -40,7 +42,7 @@ def test_index_is_grouped_by_job_with_operator_names(world, superuser_client):
     jobs = ["Payments and risk", "Merchants", "Money and settlements", "Ledger and audit", "System"]
     positions = [page.index(f">{job}<") for job in jobs]
     assert positions == sorted(positions)
-    assert "Ledger entries" in page and "API keys" in page
+    assert "Ledger entries" in page and "Webhook deliveries" in page and "API keys" in page
     assert "Entrys" not in page and "Deliverys" not in page
 
 
@@ -121,6 +123,7 @@ def test_changelist_with_many_rows_never_counts(world, superuser_client, monkeyp
         "payments_dispute",
         "accounts_transfer",
         "accounts_entry",
+        "events_webhookdelivery",
     ],
 )
 def test_other_money_changelists_never_count(world, superuser_client, name):
@@ -133,10 +136,12 @@ def test_other_money_changelists_never_count(world, superuser_client, name):
 
 def test_payment_story_in_time_order_with_a_fixed_number_of_queries(world, django_assert_max_num_queries):
     payment = Payment.objects.get(amount=Decimal("30.000"))
+    delivery = WebhookDelivery.objects.filter(event__object_id=payment.public_id).order_by("id").first()
+    webhook_deliver(delivery_id=delivery.pk)  # refused: nothing listens at the endpoint
     with django_assert_max_num_queries(STORY_MAX_QUERIES):
         story = payment_story_get(payment_id=payment.public_id)
     kinds = {item.kind for item in story.items}
-    assert {"audit", "ledger", "refund", "operation", "event"} <= kinds
+    assert {"audit", "ledger", "refund", "operation", "event", "webhook"} <= kinds
     assert [item.at for item in story.items] == sorted(item.at for item in story.items)
     ledger = [item for item in story.items if item.kind == "ledger"]
     assert all(item.entries for item in ledger)
