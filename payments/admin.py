@@ -8,8 +8,11 @@ receipt e-mail, card last4, card fingerprint or processor reference, each an ind
 import re
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.db.models import Q
+from django.urls import path
 
+from payments.admin_refund import REFUND_PERMISSION, payment_refund_view
 from payments.cards import FINGERPRINT_HEX_LENGTH
 from payments.models import (
     BlocklistEntry,
@@ -45,6 +48,8 @@ from paysys.admin.search import (
 LAST4 = re.compile(r"[0-9]{4}")
 FINGERPRINT = re.compile(rf"[0-9a-f]{{{FINGERPRINT_HEX_LENGTH}}}")
 STORY_TEMPLATE = "admin/payments/payment/story.html"
+# The changelist's actions the story page offers as buttons (each asks to confirm, with a reason).
+STORY_ACTIONS = ("approve_review", "decline_review", "cancel", "open_dispute")
 
 
 class ReadOnlyAdmin(ReadOnlyAdminMixin, ServiceOnlyHistoryAdmin):
@@ -117,8 +122,22 @@ class PaymentAdmin(MoneyListAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         payment = self.get_object(request, object_id)
         story = payment_story_get(payment_id=payment.public_id) if payment is not None else None
-        context = {**(extra_context or {}), "story": story, "records": payment and self.records(payment)}
+        actions = self.get_actions(request)
+        context = {
+            **(extra_context or {}),
+            "story": story,
+            "records": payment and self.records(payment),
+            "story_actions": [(name, actions[name][2]) for name in STORY_ACTIONS if name in actions],
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "can_refund": request.user.has_perm(REFUND_PERMISSION),
+        }
         return super().change_view(request, object_id, form_url, context)
+
+    def get_urls(self) -> list:
+        refund = self.admin_site.admin_view(
+            lambda request, object_id: payment_refund_view(self, request, object_id)
+        )
+        return [path("<path:object_id>/refund/", refund, name="payments_payment_refund"), *super().get_urls()]
 
     @confirmed_action(description="Approve review (capture proceeds)", permission="review_payment")
     def approve_review(self, request, queryset, reason):

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from paysys.admin.actions import confirmed_action, each_through
 from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin, ServiceOnlyHistoryAdmin
+from paysys.admin.display import MoneyDisplayMixin
 from settlements.models import (
     Payout,
     PayoutHold,
@@ -31,11 +32,11 @@ AMOUNTS = (
 )
 
 
-class SettlementsReadOnlyMixin(ReadOnlyAdminMixin):
+class SettlementsReadOnlyMixin(MoneyDisplayMixin, ReadOnlyAdminMixin):
     list_per_page = LIST_PER_PAGE
 
 
-class _ReadOnlyInline(admin.TabularInline):
+class _ReadOnlyInline(MoneyDisplayMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
@@ -49,14 +50,16 @@ class _ReadOnlyInline(admin.TabularInline):
 
 class SettlementInline(_ReadOnlyInline):
     model = Settlement
-    fields = ("public_id", "merchant", "currency", "livemode", "status", "net", "count")
+    fields = ("public_id", "merchant", "livemode", "status", "net", "count")
     readonly_fields = fields
+    money_fields = ("net",)
 
 
 class SettlementLineInline(_ReadOnlyInline):
     model = SettlementLine
     fields = ("type", "source", "transaction", "amount", "fee", "gross", "created")
     readonly_fields = fields
+    money_fields = ("amount", "fee", "gross")
 
 
 class SettlementBreakInline(_ReadOnlyInline):
@@ -93,7 +96,16 @@ class SettlementBatchAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
 
 @admin.register(Settlement)
 class SettlementAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
-    list_display = ("public_id", "batch", "merchant", "currency", "livemode", "status", *AMOUNTS, "count")
+    list_display = (
+        "public_id",
+        "batch",
+        "merchant",
+        "livemode",
+        "status",
+        *(f"{amount}_money" for amount in AMOUNTS),
+        "count",
+    )
+    money_fields = AMOUNTS
     list_filter = ("status", "currency", "livemode", "batch__date")
     search_fields = ("public_id", "merchant__public_id", "merchant__name")
     list_select_related = ("batch", "merchant")
@@ -102,7 +114,18 @@ class SettlementAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
 
 @admin.register(SettlementLine)
 class SettlementLineAdmin(SettlementsReadOnlyMixin, ServiceOnlyAdmin):
-    list_display = ("id", "settlement", "type", "source", "transaction", "amount", "fee", "gross", "created")
+    list_display = (
+        "id",
+        "settlement",
+        "type",
+        "source",
+        "transaction",
+        "amount_money",
+        "fee_money",
+        "gross_money",
+        "created",
+    )
+    money_fields = ("amount", "fee", "gross")
     list_filter = ("type",)
     search_fields = ("source", "settlement__public_id")
     list_select_related = ("settlement", "transaction")
@@ -110,7 +133,16 @@ class SettlementLineAdmin(SettlementsReadOnlyMixin, ServiceOnlyAdmin):
 
 @admin.register(Payout)
 class PayoutAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
-    list_display = ("public_id", "merchant", "amount", "status", "arrival_date", "settlement", "created")
+    list_display = (
+        "public_id",
+        "merchant",
+        "amount_money",
+        "status",
+        "arrival_date",
+        "settlement",
+        "created",
+    )
+    money_fields = ("amount",)
     list_filter = ("status", "livemode")
     search_fields = ("public_id", "merchant__public_id", "settlement__public_id")
     list_select_related = ("merchant", "settlement")

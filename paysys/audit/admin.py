@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin
+from paysys.admin.display import money_column
 from paysys.audit.admin_tools import ExactTextFilter
 from paysys.audit.models import AuditEvent
 from paysys.audit.services import audit_idempotency_key_digest
@@ -49,8 +50,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, ServiceOnlyAdmin):
         "actor_type",
         "actor_id",
         "merchant_id",
-        "amount",
-        "currency",
+        "amount_money",
         "correlation_id",
     )
     list_filter = (
@@ -68,13 +68,14 @@ class AuditEventAdmin(ReadOnlyAdminMixin, ServiceOnlyAdmin):
         (None, {"fields": ("event_id", "created", "event_type", "reason_code")}),
         (
             "Object",
-            {"fields": ("object_type", "object_id", "previous_state", "new_state", "amount", "currency")},
+            {"fields": ("object_type", "object_id", "previous_state", "new_state", "amount_money")},
         ),
         ("Who", {"fields": ("actor_type", "actor_id", "ip_address", "merchant_id")}),
         ("Tracing", {"fields": ("correlation_id", "idempotency_key", "metadata_pretty")}),
         ("Chain", {"fields": ("chain", "seq", "prev_hash", "hash")}),
     )
-    readonly_fields = ("metadata_pretty",)
+    readonly_fields = ("metadata_pretty", "amount_money")
+    amount_money = staticmethod(money_column("amount"))
 
     def get_search_results(self, request, queryset, search_term):
         """The search also finds the rows of an Idempotency-Key, stored as its keyed digest."""
