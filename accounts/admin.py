@@ -108,13 +108,24 @@ class LedgerAccountAdmin(RecordsLinksMixin, LedgerReadOnlyMixin, ServiceOnlyHist
 
 
 @admin.register(JournalTransaction)
-class JournalTransactionAdmin(LedgerReadOnlyMixin, ServiceOnlyAdmin):
+class JournalTransactionAdmin(
+    UncountedChangeListMixin, ExactSearchMixin, LedgerReadOnlyMixin, ServiceOnlyAdmin
+):
     list_display = ("public_id", "kind", "reference", "merchant_id", "reverses", "created")
-    list_filter = ("kind",)
-    search_fields = ("public_id", "reference", "merchant_id")
-    date_hierarchy = "created"
+    list_filter = (
+        "kind",
+        exact_filter("merchant_id", title="merchant", parameter="merchant", placeholder="mer_..."),
+        exact_filter("metadata__payment", title="payment", parameter="payment", placeholder="pay_..."),
+        date_range(),
+    )
+    search_fields = ("=public_id",)
+    search_help_text = "A journal transaction or merchant id (txn_…, mer_…), or a transaction's reference."
+    search_by_prefix = {"txn": "public_id", "mer": "merchant_id"}
     list_select_related = ("reverses",)
     inlines = [EntryInline]
+
+    def search_other(self, term: str) -> Q:
+        return Q(reference=term)
 
 
 @admin.register(Entry)

@@ -31,6 +31,7 @@ from payments.services import (
     payment_review_approve,
     payment_review_decline,
 )
+from payments.states import Action, transition_allowed
 from payments.story import payment_story_get
 from paysys.admin.actions import confirmed_action, each_through
 from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin, ServiceOnlyHistoryAdmin
@@ -48,8 +49,14 @@ from paysys.admin.search import (
 LAST4 = re.compile(r"[0-9]{4}")
 FINGERPRINT = re.compile(rf"[0-9a-f]{{{FINGERPRINT_HEX_LENGTH}}}")
 STORY_TEMPLATE = "admin/payments/payment/story.html"
-# The changelist's actions the story page offers as buttons (each asks to confirm, with a reason).
-STORY_ACTIONS = ("approve_review", "decline_review", "cancel", "open_dispute")
+# The changelist's actions the story page offers as buttons, where the payment's state allows
+# them (each asks to confirm, with a reason).
+STORY_ACTIONS = {
+    "approve_review": Action.REVIEW_APPROVE,
+    "decline_review": Action.REVIEW_DECLINE,
+    "cancel": Action.CANCEL,
+    "open_dispute": Action.DISPUTE,
+}
 
 
 class ReadOnlyAdmin(ReadOnlyAdminMixin, ServiceOnlyHistoryAdmin):
@@ -69,7 +76,7 @@ class MoneyListAdmin(
 class PaymentAdmin(MoneyListAdmin):
     list_display = (
         "public_id",
-        "merchant",
+        "merchant_name",
         "amount_money",
         "status",
         "risk_score",
@@ -105,6 +112,10 @@ class PaymentAdmin(MoneyListAdmin):
     change_form_template = STORY_TEMPLATE
     actions = ["approve_review", "decline_review", "cancel", "open_dispute"]
 
+    @admin.display(description="merchant", ordering="merchant__name")
+    def merchant_name(self, obj: Payment) -> str:
+        return obj.merchant.name
+
     def search_other(self, term: str) -> Q:
         if "@" in term:
             return Q(receipt_email__iexact=term)
@@ -127,9 +138,18 @@ class PaymentAdmin(MoneyListAdmin):
             **(extra_context or {}),
             "story": story,
             "records": payment and self.records(payment),
-            "story_actions": [(name, actions[name][2]) for name in STORY_ACTIONS if name in actions],
+            "story_actions": [
+                (name, actions[name][2])
+                for name, action in STORY_ACTIONS.items()
+                if name in actions and payment and transition_allowed(action=action, status=payment.status)
+            ],
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "can_refund": request.user.has_perm(REFUND_PERMISSION),
+            "can_refund": bool(
+                payment
+                and request.user.has_perm(REFUND_PERMISSION)
+                and transition_allowed(action=Action.REFUND, status=payment.status)
+                and payment.amount_captured > payment.amount_refunded
+            ),
         }
         return super().change_view(request, object_id, form_url, context)
 

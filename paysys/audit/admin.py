@@ -6,7 +6,9 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin
+from paysys.admin.changelist import UncountedChangeListMixin
 from paysys.admin.display import money_column
+from paysys.admin.search import date_range
 from paysys.audit.admin_tools import ExactTextFilter
 from paysys.audit.models import AuditEvent
 from paysys.audit.services import audit_idempotency_key_digest
@@ -39,7 +41,7 @@ class CorrelationFilter(ExactTextFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, ServiceOnlyAdmin):
+class AuditEventAdmin(UncountedChangeListMixin, ReadOnlyAdminMixin, ServiceOnlyAdmin):
     list_display = (
         "created",
         "event_type",
@@ -61,6 +63,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, ServiceOnlyAdmin):
         ObjectIdFilter,
         ActorIdFilter,
         CorrelationFilter,
+        date_range(),
     )
     search_fields = ("=event_id", "=object_id", "=merchant_id", "=correlation_id")
     ordering = ("-id",)

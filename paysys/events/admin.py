@@ -28,9 +28,9 @@ class EventObjectFilter(ExactTextFilter):
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnlyAdminMixin, ServiceOnlyAdmin):
+class EventAdmin(UncountedChangeListMixin, ReadOnlyAdminMixin, ServiceOnlyAdmin):
     list_display = ("public_id", "type", "merchant_id", "object_type", "object_id", "livemode", "created")
-    list_filter = ("type", "livemode", EventMerchantFilter, EventObjectFilter)
+    list_filter = ("type", "livemode", EventMerchantFilter, EventObjectFilter, date_range())
     search_fields = ("=public_id", "=object_id", "=merchant_id", "=correlation_id")
     ordering = ("-id",)
     fields = (

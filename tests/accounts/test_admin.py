@@ -37,4 +37,4 @@ def test_ledger_admin_lists_and_shows_rows_read_only(admin_client, ledger_rows, 
 def test_account_changelist_shows_the_balance_with_its_shards(admin_client, wallet_factory):
     wallet = wallet_factory(funded="12.34")
     page = admin_client.get(reverse("admin:accounts_ledgeraccount_changelist"), {"q": wallet.public_id})
-    assert b"12.340" in page.content
+    assert b"EUR 12.34" in page.content

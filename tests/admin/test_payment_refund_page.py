@@ -25,6 +25,8 @@ def test_refund_from_the_payment_page_goes_through_the_service_with_the_reason(w
     payment = payment_create(merchant=world["merchant"], amount=Money("30.00", "EUR"), card=card())
     page = client.get(reverse("admin:payments_payment_change", args=[payment.pk])).content.decode()
     assert _refund_url(payment) in page
+    # Only what the payment's state allows is offered.
+    assert 'data-action="open_dispute"' in page and 'data-action="approve_review"' not in page
     assert "EUR 30.00" in client.get(_refund_url(payment)).content.decode()
 
     response = client.post(
