@@ -49,15 +49,21 @@ def otp_enrol(site: admin.AdminSite):
         )
         form = FirstCodeForm(request.POST if request.method == "POST" else None)
         if form.is_valid():
-            if device.verify_token(form.cleaned_data["code"]):
+            allowed, _ = device.verify_is_allowed()
+            if not allowed:
+                form.add_error(
+                    "code", "Too many wrong codes: wait a few seconds, then enter the current one."
+                )
+            elif device.verify_token(form.cleaned_data["code"]):
                 device.confirmed = True
                 device.save(update_fields=["confirmed"])
                 otp_login(request, device)
                 messages.success(request, "Your authenticator is set up: log-ins now ask for its code.")
                 return HttpResponseRedirect(index)
-            form.add_error(
-                "code", "That code does not match: check your authenticator's clock and try again."
-            )
+            else:
+                form.add_error(
+                    "code", "That code does not match: check your authenticator's clock and try again."
+                )
         context = {
             **site.each_context(request),
             "title": "Set up your authenticator",
