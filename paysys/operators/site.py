@@ -37,6 +37,12 @@ def must_enrol(user) -> bool:
 class OperatorAuthenticationForm(OTPAdminAuthenticationForm):
     """The password; then the code of the operator's device, whenever they have one."""
 
+    otp_error_messages = {
+        **OTPAdminAuthenticationForm.otp_error_messages,
+        "token_required": "Enter the code your authenticator shows.",
+        "invalid_token": "That code does not match: enter the code your authenticator shows now.",
+    }
+
     def clean(self):
         self.cleaned_data = AdminAuthenticationForm.clean(self)
         user = self.get_user()

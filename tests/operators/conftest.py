@@ -11,21 +11,6 @@ from tests.admin.conftest import (  # noqa: F401 (fixtures)
 from tests.operators.people import PASSWORD, operator_create, totp_code
 
 
-@pytest.fixture
-def operator_roles(db):
-    """The roles' groups, as the migration writes them (a transactional test's flush removes them)."""
-    from django.apps import apps
-
-    from paysys.operators.roles import roles_sync
-
-    roles_sync(apps)
-
-
-@pytest.fixture
-def otp_required(settings):
-    settings.PAYSYS_ADMIN_OTP_REQUIRED = True
-
-
 def login_post(client: Client, username: str, password: str = PASSWORD, code: str = ""):
     return client.post(
         reverse("admin:login"),
