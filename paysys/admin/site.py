@@ -36,8 +36,8 @@ def job_of(app_label: str, object_name: str) -> str:
 
 
 class PaysysAdminSite(admin.AdminSite):
-    site_header = "paysys back office"
-    site_title = "paysys"
+    """The base of the site paysys serves (``paysys.operators.site.OperatorAdminSite``)."""
+
     index_title = "Back office"
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
