@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0010_ledger_post_function'),
+        ('accounts', '0011_freeze_permission'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
