@@ -14,17 +14,16 @@ from paysys.api.schema import IDEMPOTENCY_KEY_PARAMETER, list_of, responses
 from paysys.api.views import PaysysApiView
 from paysys.events import webhook_services
 from paysys.events.api.serializers import (
-    EventOutput,
     EventResendInput,
     WebhookDeliveryOutput,
     WebhookEndpointCreateInput,
     WebhookEndpointDeletedOutput,
-    WebhookEndpointOutput,
     WebhookEndpointUpdateInput,
     WebhookEndpointWithSecretOutput,
 )
 from paysys.events.models import WebhookDelivery, WebhookEndpoint
 from paysys.events.selectors import event_get, event_list
+from paysys.events.serializers import EventOutput, WebhookEndpointOutput
 from paysys.events.types import EVENT_TYPE_CHOICES
 from paysys.events.webhook_selectors import webhook_delivery_list, webhook_endpoint_get, webhook_endpoint_list
 
