@@ -117,6 +117,26 @@ class ObjectNameField(serializers.ChoiceField):
         return self.object_name
 
 
+class _FixedValue:
+    """The same value for every object rendered (``source="*"``: no attribute is read)."""
+
+    def __init__(self, value: object, **kwargs: object) -> None:
+        self.fixed_value = value
+        super().__init__(source="*", **kwargs)
+
+    def to_representation(self, instance: object) -> object:
+        return self.fixed_value
+
+
+class FixedCharField(_FixedValue, serializers.CharField):
+    """A string the same for every object, a plain string in the schema (``ObjectNameField``
+    declares its one value as an enum)."""
+
+
+class FixedBooleanField(_FixedValue, serializers.BooleanField):
+    """A boolean the same for every object (a deletion's ``deleted: true``)."""
+
+
 def json_type_error(field: serializers.Field, value: object) -> object:
     """What is wrong with ``value``'s JSON type for ``field`` (DRF's error-detail shape), or None.
 

@@ -12,7 +12,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from paysys.api.fields import MetadataField, ObjectSerializer
+from paysys.api.fields import FixedCharField, MetadataField, ObjectSerializer
 from paysys.events.models import Event, WebhookEndpoint
 from paysys.events.types import ENABLED_EVENT_CHOICES, EVENT_TYPE_CHOICES
 
@@ -30,21 +30,11 @@ class EnabledEventField(serializers.CharField):
     naming ``enabled_events``)."""
 
 
-class EventObjectNameField(serializers.CharField):
-    """``"event"`` for every event (a plain string in the schema, as it always was)."""
-
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(source="*", **kwargs)
-
-    def to_representation(self, value: object) -> str:
-        return "event"
-
-
 class EventOutput(serializers.Serializer):
     id = serializers.CharField(
         source="public_id", help_text="`evt_…`; also the `webhook-id` header of its deliveries."
     )
-    object = EventObjectNameField(help_text="Always `event`.")
+    object = FixedCharField("event", help_text="Always `event`.")
     type = EventTypeField(help_text="What happened: docs/webhooks.md says when each type is sent.")
     created = serializers.DateTimeField()
     livemode = serializers.BooleanField()

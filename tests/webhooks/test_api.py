@@ -104,7 +104,8 @@ def test_delete_hides_the_endpoint(api):
     client, _ = api
     endpoint_id = _create(client).json()["id"]
     response = client.delete(f"/v1/webhook_endpoints/{endpoint_id}")
-    assert response.status_code == 200 and response.json()["deleted"] is True
+    assert response.status_code == 200
+    assert response.json() == {"id": endpoint_id, "object": "webhook_endpoint", "deleted": True}
     assert client.get(f"/v1/webhook_endpoints/{endpoint_id}").status_code == 404
     assert client.get("/v1/webhook_endpoints").json()["data"] == []
 

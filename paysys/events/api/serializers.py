@@ -6,7 +6,7 @@ carry. An endpoint's ``secret`` appears only in the responses of creation and ``
 
 from rest_framework import serializers
 
-from paysys.api.fields import MetadataField, ObjectSerializer
+from paysys.api.fields import FixedBooleanField, FixedCharField, MetadataField, ObjectSerializer
 from paysys.events.models import (
     WEBHOOK_DESCRIPTION_MAX_LENGTH,
     WEBHOOK_URL_MAX_LENGTH,
@@ -70,9 +70,9 @@ class WebhookEndpointWithSecretOutput(WebhookEndpointOutput):
 
 
 class WebhookEndpointDeletedOutput(serializers.Serializer):
-    id = serializers.CharField()
-    object = serializers.CharField(help_text="Always `webhook_endpoint`.")
-    deleted = serializers.BooleanField()
+    id = serializers.CharField(source="public_id")
+    object = FixedCharField("webhook_endpoint", help_text="Always `webhook_endpoint`.")
+    deleted = FixedBooleanField(True)
 
 
 class WebhookDeliveryOutput(ObjectSerializer):
