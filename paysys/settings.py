@@ -339,6 +339,9 @@ REST_FRAMEWORK = {
     ],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": ["paysys.api.throttling.ApiKeyRateThrottle"],
+    # Lists: ``limit``/``starting_after`` pages and the views' django-filter sets (paysys/api).
+    "DEFAULT_PAGINATION_CLASS": "paysys.api.pagination.StartingAfterPagination",
+    "DEFAULT_FILTER_BACKENDS": ["paysys.api.filters.PaysysFilterBackend"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "paysys API",

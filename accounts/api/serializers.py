@@ -1,5 +1,7 @@
 """How ledger objects look in the merchant API: amounts in minor units, currencies lower-case.
 
+Transfers, which events carry too, are ``accounts.serializers``.
+
 Entries and balance transactions have no random public id of their own (the entry table is
 the ledger's hottest insert path and carries no extra unique index); their ids are derived
 from the row: ``ent_`` / ``bt_`` followed by the row id in base 62. Lookups through them are
@@ -14,7 +16,9 @@ from rest_framework import serializers
 
 from paysys.api.fields import (
     CurrencyField,
+    LowerCaseCurrencyField,
     MetadataField,
+    MinorAmountField,
     ObjectSerializer,
     StrictIntegerField,
 )
@@ -67,7 +71,7 @@ class AccountCreateInput(serializers.Serializer):
 class AccountOutput(ObjectSerializer):
     object_name = "account"
 
-    currency = serializers.SerializerMethodField()
+    currency = LowerCaseCurrencyField(read_only=True)
     kind = serializers.CharField(help_text="wallet, or the merchant's own pending, available, reserve")
     status = serializers.ChoiceField(choices=["open", "frozen", "closed"])
     allow_negative = serializers.BooleanField(
@@ -77,9 +81,6 @@ class AccountOutput(ObjectSerializer):
     pending = serializers.SerializerMethodField(help_text="Held by open holds, minor units.")
     available = serializers.SerializerMethodField(help_text="balance - pending, minor units.")
     metadata = MetadataField()
-
-    def get_currency(self, account) -> str:
-        return account.currency.lower()
 
     def get_balance(self, account) -> int:
         return _minor(account.posted, account.currency)
@@ -99,7 +100,7 @@ class EntryOutput(ObjectSerializer):
         source="transaction.public_id", help_text="The journal transaction, txn_..."
     )
     amount = serializers.SerializerMethodField(help_text="Signed minor units: + credit, - debit.")
-    currency = serializers.SerializerMethodField()
+    currency = LowerCaseCurrencyField(read_only=True)
     balance_after = serializers.SerializerMethodField(allow_null=True)
     type = serializers.CharField(source="transaction.kind")
     description = serializers.CharField(source="transaction.description")
@@ -109,9 +110,6 @@ class EntryOutput(ObjectSerializer):
 
     def get_amount(self, entry) -> int:
         return _minor(entry.amount, entry.currency)
-
-    def get_currency(self, entry) -> str:
-        return entry.currency.lower()
 
     def get_balance_after(self, entry) -> int | None:
         return None if entry.balance_after is None else _minor(entry.balance_after, entry.currency)
@@ -131,35 +129,13 @@ class TransferCreateInput(serializers.Serializer):
     metadata = MetadataField()
 
 
-class TransferOutput(ObjectSerializer):
-    object_name = "transfer"
-
-    amount = serializers.SerializerMethodField()
-    currency = serializers.SerializerMethodField()
-    from_account = serializers.CharField(source="from_account.public_id")
-    to_account = serializers.CharField(source="to_account.public_id")
-    description = serializers.CharField()
-    status = serializers.ChoiceField(choices=["posted", "reversed"])
-    transaction = serializers.CharField(source="transaction.public_id")
-    reversal_transaction = serializers.SerializerMethodField(allow_null=True)
-    metadata = MetadataField()
-
-    def get_amount(self, transfer) -> int:
-        return _minor(transfer.amount, transfer.currency)
-
-    def get_currency(self, transfer) -> str:
-        return transfer.currency.lower()
-
-    def get_reversal_transaction(self, transfer) -> str | None:
-        return transfer.reversal_transaction.public_id if transfer.reversal_transaction_id else None
-
-
 # --- balance -----------------------------------------------------------------------------------
 
 
+# A ``Money``: minor units and the lower-case code.
 class BalanceAmountOutput(serializers.Serializer):
-    amount = serializers.IntegerField()
-    currency = serializers.CharField()
+    amount = MinorAmountField(currency="currency.code")
+    currency = LowerCaseCurrencyField(source="currency.code")
 
 
 class BalanceOutput(serializers.Serializer):
@@ -179,7 +155,7 @@ class BalanceTransactionOutput(ObjectSerializer):
     net = serializers.SerializerMethodField(
         help_text="What the merchant's balance moved, signed minor units."
     )
-    currency = serializers.SerializerMethodField()
+    currency = LowerCaseCurrencyField(read_only=True)
     type = serializers.SerializerMethodField()
     source = serializers.SerializerMethodField(help_text="The object that caused the movement.")
     status = serializers.SerializerMethodField(help_text="pending, available or reserved")
@@ -198,9 +174,6 @@ class BalanceTransactionOutput(ObjectSerializer):
 
     def get_amount(self, entry) -> int:
         return _minor(entry.amount + entry.fee_amount, entry.currency)
-
-    def get_currency(self, entry) -> str:
-        return entry.currency.lower()
 
     def get_type(self, entry) -> str:
         return BALANCE_TRANSACTION_TYPES.get(entry.transaction.kind, entry.transaction.kind)

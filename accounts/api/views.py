@@ -6,7 +6,8 @@ filter by the key's tenant: its merchant and mode).
 """
 
 import django_filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.response import Response
 
 from accounts.api.selectors import balance_transaction_list
@@ -19,7 +20,6 @@ from accounts.api.serializers import (
     BalanceTransactionOutput,
     EntryOutput,
     TransferCreateInput,
-    TransferOutput,
     row_id_decoder,
 )
 from accounts.models import AccountKind, AccountStatus, OwnerType, TransactionKind, TransferStatus
@@ -31,11 +31,13 @@ from accounts.selectors import (
     transfer_get,
     transfer_list,
 )
+from accounts.serializers import TransferOutput
 from accounts.services import account_open, transfer_create, transfer_reverse
-from paysys.api.filters import CurrencyFilter, ListFilterSet, filter_parameters
-from paysys.api.schema import IDEMPOTENCY_KEY_PARAMETER, LIST_PARAMETERS, list_of, responses
+from paysys.api.filters import CurrencyFilter, ListFilterSet
+from paysys.api.pagination import StartingAfterPagination
+from paysys.api.schema import IDEMPOTENCY_KEY_PARAMETER, responses
 from paysys.api.views import PaysysApiView
-from paysys.money import money_to_minor, validate_minor_amount
+from paysys.money import validate_minor_amount
 
 TAG = "Ledger"
 
@@ -56,7 +58,39 @@ class BalanceTransactionFilterSet(ListFilterSet):
     type = django_filters.ChoiceFilter(field_name="transaction__kind", choices=TransactionKind.choices)
 
 
-class AccountListCreateApi(PaysysApiView):
+class RowIdPagination(StartingAfterPagination):
+    """``starting_after`` is an id derived from the row (``ent_…``, ``bt_…``): its primary key."""
+
+    id_field = "pk"
+    prefix = ""
+
+    def decode_id(self, public_id: str) -> int:
+        return row_id_decoder(self.prefix)(public_id)
+
+
+class EntryPagination(RowIdPagination):
+    prefix = ENTRY_PREFIX
+
+
+class BalanceTransactionPagination(RowIdPagination):
+    prefix = BALANCE_TRANSACTION_PREFIX
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=[TAG],
+        operation_id="accounts_list",
+        summary="List the merchant's ledger accounts (its own and its customers' wallets)",
+        responses=responses({200: AccountOutput(many=True)}),
+    )
+)
+class AccountListCreateApi(PaysysApiView, ListAPIView):
+    serializer_class = AccountOutput
+    filterset_class = AccountFilterSet
+
+    def get_queryset(self):
+        return account_list(tenant=self.caller.tenant)
+
     @extend_schema(
         tags=[TAG],
         operation_id="accounts_create",
@@ -77,48 +111,55 @@ class AccountListCreateApi(PaysysApiView):
         )
         # Re-read with its balances (the selector annotates them).
         account = account_get(account_id=account.pk, tenant=self.caller.tenant)
-        return self.object_response(account, AccountOutput, status=201)
-
-    @extend_schema(
-        tags=[TAG],
-        operation_id="accounts_list",
-        summary="List the merchant's ledger accounts (its own and its customers' wallets)",
-        parameters=LIST_PARAMETERS + filter_parameters(AccountFilterSet),
-        responses=responses({200: list_of(AccountOutput, "AccountList")}),
-    )
-    def get(self, request):
-        return self.paginated(
-            account_list(tenant=self.caller.tenant), AccountOutput, filterset_class=AccountFilterSet
-        )
+        return Response(self.get_serializer(account).data, status=201)
 
 
-class AccountDetailApi(PaysysApiView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=[TAG],
         operation_id="accounts_retrieve",
         summary="Retrieve a ledger account",
         responses=responses({200: AccountOutput}),
     )
-    def get(self, request, account_id: str):
-        return self.object_response(
-            account_get(account_id=account_id, tenant=self.caller.tenant), AccountOutput
-        )
+)
+class AccountDetailApi(PaysysApiView, RetrieveAPIView):
+    serializer_class = AccountOutput
+
+    def get_object(self):
+        return account_get(account_id=self.kwargs["account_id"], tenant=self.caller.tenant)
 
 
-class AccountEntryListApi(PaysysApiView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=[TAG],
         operation_id="accounts_entries_list",
         summary="List an account's ledger entries, newest first",
-        parameters=LIST_PARAMETERS,
-        responses=responses({200: list_of(EntryOutput, "EntryList")}),
+        responses=responses({200: EntryOutput(many=True)}),
     )
-    def get(self, request, account_id: str):
-        entries = entry_list(account_id=account_id, tenant=self.caller.tenant)
-        return self.paginated(entries, EntryOutput, id_field="pk", decode_id=row_id_decoder(ENTRY_PREFIX))
+)
+class AccountEntryListApi(PaysysApiView, ListAPIView):
+    serializer_class = EntryOutput
+    pagination_class = EntryPagination
+
+    def get_queryset(self):
+        return entry_list(account_id=self.kwargs["account_id"], tenant=self.caller.tenant)
 
 
-class TransferListCreateApi(PaysysApiView):
+@extend_schema_view(
+    get=extend_schema(
+        tags=[TAG],
+        operation_id="transfers_list",
+        summary="List transfers",
+        responses=responses({200: TransferOutput(many=True)}),
+    )
+)
+class TransferListCreateApi(PaysysApiView, ListAPIView):
+    serializer_class = TransferOutput
+    filterset_class = TransferFilterSet
+
+    def get_queryset(self):
+        return transfer_list(tenant=self.caller.tenant)
+
     @extend_schema(
         tags=[TAG],
         operation_id="transfers_create",
@@ -140,37 +181,32 @@ class TransferListCreateApi(PaysysApiView):
             livemode=self.caller.livemode,
         )
         # The service returns the transfer with its accounts and transaction: no re-read.
-        return self.object_response(transfer, TransferOutput, status=201)
-
-    @extend_schema(
-        tags=[TAG],
-        operation_id="transfers_list",
-        summary="List transfers",
-        parameters=LIST_PARAMETERS + filter_parameters(TransferFilterSet),
-        responses=responses({200: list_of(TransferOutput, "TransferList")}),
-    )
-    def get(self, request):
-        return self.paginated(
-            transfer_list(tenant=self.caller.tenant),
-            TransferOutput,
-            filterset_class=TransferFilterSet,
-        )
+        return Response(self.get_serializer(transfer).data, status=201)
 
 
-class TransferDetailApi(PaysysApiView):
-    @extend_schema(
+# The transfer named in the path (``transfer_id``), among the key's.
+class TransferApi(PaysysApiView):
+    serializer_class = TransferOutput
+
+    def get_object(self):
+        return transfer_get(transfer_id=self.kwargs["transfer_id"], tenant=self.caller.tenant)
+
+
+@extend_schema_view(
+    get=extend_schema(
         tags=[TAG],
         operation_id="transfers_retrieve",
         summary="Retrieve a transfer",
         responses=responses({200: TransferOutput}),
     )
-    def get(self, request, transfer_id: str):
-        return self.object_response(
-            transfer_get(transfer_id=transfer_id, tenant=self.caller.tenant), TransferOutput
-        )
+)
+class TransferDetailApi(TransferApi, RetrieveAPIView):
+    pass
 
 
 class TransferReverseApi(PaysysApiView):
+    serializer_class = TransferOutput
+
     @extend_schema(
         tags=[TAG],
         operation_id="transfers_reverse",
@@ -184,10 +220,12 @@ class TransferReverseApi(PaysysApiView):
             merchant_id=self.caller.merchant_id, transfer_id=transfer_id, livemode=self.caller.livemode
         )
         transfer = transfer_get(transfer_id=transfer.pk, tenant=self.caller.tenant)
-        return self.object_response(transfer, TransferOutput)
+        return Response(self.get_serializer(transfer).data)
 
 
 class BalanceRetrieveApi(PaysysApiView):
+    serializer_class = BalanceOutput
+
     @extend_schema(
         tags=[TAG],
         operation_id="balance_retrieve",
@@ -196,42 +234,35 @@ class BalanceRetrieveApi(PaysysApiView):
     )
     def get(self, request):
         balances = balance_for_merchant(tenant=self.caller.tenant).values()
-
-        def amounts(part: str) -> list[dict]:
-            return [
-                {"amount": money_to_minor(getattr(b, part)), "currency": b.currency.lower()} for b in balances
-            ]
-
-        body = {
+        balance = {
             "object": "balance",
             "livemode": self.caller.livemode,
-            "available": amounts("available"),
-            "pending": amounts("pending"),
-            "reserved": amounts("reserved"),
+            "available": [b.available for b in balances],
+            "pending": [b.pending for b in balances],
+            "reserved": [b.reserved for b in balances],
         }
-        return Response(body)
+        return Response(self.get_serializer(balance).data)
 
 
-class BalanceTransactionListApi(PaysysApiView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=[TAG],
         operation_id="balance_transactions_list",
         summary="Every movement of the merchant's own balance, newest first",
-        parameters=LIST_PARAMETERS + filter_parameters(BalanceTransactionFilterSet),
-        responses=responses({200: list_of(BalanceTransactionOutput, "BalanceTransactionList")}),
+        responses=responses({200: BalanceTransactionOutput(many=True)}),
     )
-    def get(self, request):
-        return self.paginated(
-            balance_transaction_list(tenant=self.caller.tenant),
-            BalanceTransactionOutput,
-            filterset_class=BalanceTransactionFilterSet,
-            id_field="pk",
-            decode_id=row_id_decoder(BALANCE_TRANSACTION_PREFIX),
-        )
+)
+class BalanceTransactionListApi(PaysysApiView, ListAPIView):
+    serializer_class = BalanceTransactionOutput
+    filterset_class = BalanceTransactionFilterSet
+    pagination_class = BalanceTransactionPagination
 
-    def serializer_context(self) -> dict:
+    def get_queryset(self):
+        return balance_transaction_list(tenant=self.caller.tenant)
+
+    def get_serializer_context(self) -> dict:
         merchant = self.caller.merchant
         return {
-            **super().serializer_context(),
+            **super().get_serializer_context(),
             "settlement_delay_days": getattr(merchant, "settlement_delay_days", 1),
         }

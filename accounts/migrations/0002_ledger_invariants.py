@@ -9,8 +9,6 @@
 - ``accounts_entry_no_truncate`` / ``accounts_journaltransaction_no_truncate``: statement
   triggers reject TRUNCATE unless the session set ``paysys.audit_truncate_allowed = on`` (an
   escape migration 0006 removed: only the test database has one now).
-
-SQLite (the embedded mode) has no such triggers: the migration does nothing there.
 """
 
 from django.db import migrations
@@ -90,13 +88,6 @@ DROP FUNCTION IF EXISTS accounts_entry_check_balanced();
 """
 
 
-def _on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql, params=None)
-
-    return run
-
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -104,5 +95,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(_on_postgresql(FORWARD), _on_postgresql(REVERSE), elidable=False),
+        migrations.RunSQL([FORWARD], [REVERSE], elidable=False),
     ]

@@ -193,13 +193,6 @@ DROP FUNCTION IF EXISTS ledger_status_check(text, text);
 """
 
 
-def _on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql, params=None)
-
-    return run
-
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -209,5 +202,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(_on_postgresql(FORWARD), _on_postgresql(REVERSE), elidable=False),
+        migrations.RunSQL([FORWARD], [REVERSE], elidable=False),
     ]

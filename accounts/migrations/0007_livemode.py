@@ -10,7 +10,7 @@ transaction whose entries touch accounts of both modes is refused (SQLSTATE ``PT
 into ``LivemodeMismatchError`` by ``accounts.services``). Every path that writes entries (the
 Python posting and ``ledger_transfer_create``) inserts a transaction's entries in one
 statement, so the check reads the statement's new rows only (``verify_ledger`` checks the whole
-table). SQLite (the embedded mode) has no such trigger.
+table).
 """
 
 from django.db import migrations, models
@@ -41,13 +41,6 @@ DROP FUNCTION IF EXISTS accounts_entry_check_one_mode();
 """
 
 
-def _on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql, params=None)
-
-    return run
-
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -76,5 +69,5 @@ class Migration(migrations.Migration):
                 name="accounts_ledgeraccount_unique_kind_per_owner",
             ),
         ),
-        migrations.RunPython(_on_postgresql(FORWARD), _on_postgresql(REVERSE), elidable=False),
+        migrations.RunSQL([FORWARD], [REVERSE], elidable=False),
     ]

@@ -127,16 +127,14 @@ DROP_CHECK = "DROP FUNCTION IF EXISTS ledger_overdraft_funding_check(accounts_le
 
 
 def _forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORWARD, params=None)
+    schema_editor.execute(FORWARD, params=None)
 
 
 def _reverse(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        previous = importlib.import_module("accounts.migrations.0008_transfer_mode")
-        schema_editor.execute(previous.REVERSE, params=None)
-        schema_editor.execute(previous.FORWARD, params=None)
-        schema_editor.execute(DROP_CHECK, params=None)
+    previous = importlib.import_module("accounts.migrations.0008_transfer_mode")
+    schema_editor.execute(previous.REVERSE, params=None)
+    schema_editor.execute(previous.FORWARD, params=None)
+    schema_editor.execute(DROP_CHECK, params=None)
 
 
 class Migration(migrations.Migration):

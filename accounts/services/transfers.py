@@ -29,6 +29,7 @@ from accounts.models import (
     Transfer,
     TransferStatus,
 )
+from accounts.serializers import transfer_object
 from accounts.services.posting import PostingLine, amount_check, lines_post, posting_existing
 from accounts.services.unit_of_work import ledger_atomic, ledger_retry, ledger_unit
 from paysys.audit.history import history_stamp
@@ -36,34 +37,12 @@ from paysys.audit.services import audit_append_args, audit_event_build, audit_re
 from paysys.errors import InvalidRequestError, NotFoundError
 from paysys.events.models import Event
 from paysys.events.services import event_announce, event_build, event_emit
-from paysys.money import money_to_minor
 from paysys.tenancy import Tenant
 
 # Accounts a merchant may move money between with a transfer (API.md: wallets or `available`).
 TRANSFERABLE_KINDS = frozenset({AccountKind.WALLET, AccountKind.AVAILABLE})
 # The event's columns the function reads from its JSON argument (the merchant and time are their own).
 _EVENT_FIELDS = ("public_id", "type", "object_type", "object_id", "data", "livemode", "correlation_id")
-
-
-def transfer_object(transfer: Transfer) -> dict[str, Any]:
-    """The transfer as the API shows it (the event payload): amounts in minor units."""
-    return {
-        "id": transfer.public_id,
-        "object": "transfer",
-        "amount": money_to_minor(transfer.amount_money),
-        "currency": transfer.currency.lower(),
-        "from_account": transfer.from_account.public_id,
-        "to_account": transfer.to_account.public_id,
-        "description": transfer.description,
-        "metadata": transfer.metadata,
-        "status": transfer.status,
-        "transaction": transfer.transaction.public_id,
-        "reversal_transaction": transfer.reversal_transaction.public_id
-        if transfer.reversal_transaction
-        else None,
-        "created": transfer.created.isoformat().replace("+00:00", "Z"),
-        "livemode": transfer.from_account.livemode,
-    }
 
 
 def _ledger_tenant(merchant_id: str, livemode: bool) -> Tenant:

@@ -1,19 +1,15 @@
-"""How payment objects look in the merchant API, and what the write endpoints accept.
+"""What the payment write endpoints accept (the objects they answer are ``payments.serializers``).
 
-Output serializers declare their fields for the OpenAPI schema and render through
-``payments.objects`` (the same rendering the outbox events carry). Card inputs are passed to
-``payments.cards.card_validate`` as received, so its error codes (``incorrect_number``,
-``invalid_expiry_month``, ``invalid_expiry_year``, ``invalid_cvc``) reach the client, and no
-error message ever repeats the value it refused.
+Card inputs are passed to ``payments.cards.card_validate`` as received, so its error codes
+(``incorrect_number``, ``invalid_expiry_month``, ``invalid_expiry_year``, ``invalid_cvc``) reach
+the client, and no error message ever repeats the value it refused.
 """
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from payments.cards import PAN_MAX_LENGTH, PAN_MIN_LENGTH
-from payments.models import Dispute, Payment, Refund
-from payments.objects import dispute_object, payment_method_object, payment_object, refund_object
-from payments.states import Status
+from payments.models import Payment, Refund
 from paysys.api.fields import CurrencyField, MetadataField, StrictBooleanField, StrictIntegerField
 
 MAX_DESCRIPTION_LENGTH = 1000
@@ -130,111 +126,3 @@ class RefundCreateInput(serializers.Serializer):
 class DisputeEvidenceInput(serializers.Serializer):
     text = serializers.CharField(max_length=MAX_EVIDENCE_LENGTH, allow_blank=True)
     submit = StrictBooleanField(default=False)
-
-
-# --- outputs ----------------------------------------------------------------------------------
-
-
-class CardOutput(serializers.Serializer):
-    brand = serializers.CharField()
-    last4 = serializers.CharField()
-    exp_month = serializers.IntegerField()
-    exp_year = serializers.IntegerField()
-    fingerprint = serializers.CharField()
-
-
-class PaymentMethodOutput(serializers.Serializer):
-    id = serializers.CharField()
-    object = serializers.ChoiceField(choices=["payment_method"])
-    type = serializers.ChoiceField(choices=["card"])
-    card = CardOutput()
-    created = serializers.DateTimeField()
-    livemode = serializers.BooleanField()
-
-    def to_representation(self, instance):
-        return payment_method_object(instance)
-
-
-class PaymentMethodSummaryOutput(serializers.Serializer):
-    id = serializers.CharField()
-    type = serializers.ChoiceField(choices=["card"])
-    card = CardOutput()
-
-
-class TransferDataOutput(serializers.Serializer):
-    destination = serializers.CharField()
-    amount = serializers.IntegerField()
-
-
-class PaymentOutput(serializers.Serializer):
-    id = serializers.CharField()
-    object = serializers.ChoiceField(choices=["payment"])
-    amount = serializers.IntegerField()
-    amount_capturable = serializers.IntegerField()
-    amount_captured = serializers.IntegerField()
-    amount_refunded = serializers.IntegerField()
-    currency = serializers.CharField()
-    status = serializers.ChoiceField(choices=[s.value for s in Status])
-    capture_method = serializers.ChoiceField(choices=Payment.CaptureMethod.values)
-    payment_method = PaymentMethodSummaryOutput(allow_null=True)
-    source_account = serializers.CharField(allow_null=True)
-    fee = serializers.IntegerField()
-    net = serializers.IntegerField(
-        help_text="amount_captured - fee - the split transfers (transfer_data): what the merchant keeps."
-    )
-    refunded = serializers.BooleanField()
-    disputed = serializers.BooleanField()
-    failure_code = serializers.CharField(allow_null=True)
-    failure_message = serializers.CharField(allow_null=True)
-    cancellation_reason = serializers.CharField(allow_null=True)
-    transfer_data = TransferDataOutput(many=True)
-    risk_score = serializers.IntegerField()
-    receipt_email = serializers.CharField(allow_null=True)
-    description = serializers.CharField(allow_null=True)
-    metadata = MetadataField()
-    created = serializers.DateTimeField()
-    captured_at = serializers.DateTimeField(allow_null=True)
-    livemode = serializers.BooleanField()
-
-    def to_representation(self, instance):
-        return payment_object(instance)
-
-
-class RefundOutput(serializers.Serializer):
-    id = serializers.CharField()
-    object = serializers.ChoiceField(choices=["refund"])
-    payment = serializers.CharField()
-    amount = serializers.IntegerField()
-    currency = serializers.CharField()
-    status = serializers.ChoiceField(choices=Refund.RefundStatus.values)
-    reason = serializers.CharField(allow_null=True)
-    failure_reason = serializers.CharField(allow_null=True)
-    metadata = MetadataField()
-    created = serializers.DateTimeField()
-    livemode = serializers.BooleanField()
-
-    def to_representation(self, instance):
-        return refund_object(instance)
-
-
-class EvidenceOutput(serializers.Serializer):
-    text = serializers.CharField(allow_null=True)
-    submitted_at = serializers.DateTimeField(allow_null=True)
-
-
-class DisputeOutput(serializers.Serializer):
-    id = serializers.CharField()
-    object = serializers.ChoiceField(choices=["dispute"])
-    payment = serializers.CharField()
-    amount = serializers.IntegerField()
-    fee = serializers.IntegerField()
-    currency = serializers.CharField()
-    status = serializers.ChoiceField(choices=Dispute.DisputeStatus.values)
-    reason = serializers.CharField()
-    evidence = EvidenceOutput()
-    evidence_due_by = serializers.DateTimeField()
-    created = serializers.DateTimeField()
-    livemode = serializers.BooleanField()
-
-    def to_representation(self, instance):
-        return dispute_object(instance)

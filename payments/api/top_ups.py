@@ -7,18 +7,20 @@ payment waits for a challenge, a review or the processor), or, when the card is 
 """
 
 import django_filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
+from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.response import Response
 
 from payments.api.serializers import ID_MAX_LENGTH, PaymentMethodDataInput
 from payments.models import TopUp
-from payments.objects import top_up_object
 from payments.selectors import top_up_get, top_up_list
+from payments.serializers import TopUpOutput
 from payments.states import Status
 from payments.top_ups import top_up_create
 from paysys.api.fields import CurrencyField, MetadataField, StrictIntegerField
-from paysys.api.filters import CurrencyFilter, ListFilterSet, filter_parameters
-from paysys.api.schema import IDEMPOTENCY_KEY_PARAMETER, LIST_PARAMETERS, list_of, responses
+from paysys.api.filters import CurrencyFilter, ListFilterSet
+from paysys.api.schema import IDEMPOTENCY_KEY_PARAMETER, responses
 from paysys.api.views import PaysysApiView
 from paysys.client_ip import client_ip
 from paysys.money import validate_minor_amount
@@ -45,27 +47,6 @@ class TopUpCreateInput(serializers.Serializer):
     metadata = MetadataField()
 
 
-class TopUpOutput(serializers.Serializer):
-    id = serializers.CharField()
-    object = serializers.ChoiceField(choices=["top_up"])
-    account = serializers.CharField(help_text="The wallet credited.")
-    amount = serializers.IntegerField(help_text="Charged to the card, minor units.")
-    currency = serializers.CharField()
-    fee = serializers.IntegerField(help_text="The merchant's fee plan fee for a payment of the amount.")
-    net = serializers.IntegerField(
-        help_text="amount - fee: what the wallet was credited (0 until succeeded)."
-    )
-    payment = serializers.CharField(help_text="The payment (pay_) that charged the card.")
-    status = serializers.ChoiceField(choices=TopUp.TopUpStatus.values)
-    failure_code = serializers.CharField(allow_null=True)
-    metadata = MetadataField()
-    created = serializers.DateTimeField()
-    livemode = serializers.BooleanField()
-
-    def to_representation(self, instance):
-        return top_up_object(instance)
-
-
 class TopUpFilterSet(ListFilterSet):
     status = django_filters.ChoiceFilter(choices=TopUp.TopUpStatus.choices, method="filter_status")
     currency = CurrencyFilter(field_name="currency")
@@ -75,7 +56,21 @@ class TopUpFilterSet(ListFilterSet):
         return queryset.filter(payment__status__in=PAYMENT_STATUSES_BY_TOP_UP_STATUS[value])
 
 
-class TopUpListCreateApi(PaysysApiView):
+@extend_schema_view(
+    get=extend_schema(
+        tags=[TAG],
+        operation_id="top_ups_list",
+        summary="List top-ups, newest first",
+        responses=responses({200: TopUpOutput(many=True)}),
+    )
+)
+class TopUpListCreateApi(PaysysApiView, ListAPIView):
+    serializer_class = TopUpOutput
+    filterset_class = TopUpFilterSet
+
+    def get_queryset(self):
+        return top_up_list(tenant=self.caller.tenant)
+
     @extend_schema(
         tags=[TAG],
         operation_id="top_ups_create",
@@ -97,27 +92,19 @@ class TopUpListCreateApi(PaysysApiView):
             ip=client_ip(request),
             livemode=self.caller.livemode,
         )
-        return self.object_response(top_up, TopUpOutput, status=201)
-
-    @extend_schema(
-        tags=[TAG],
-        operation_id="top_ups_list",
-        summary="List top-ups, newest first",
-        parameters=LIST_PARAMETERS + filter_parameters(TopUpFilterSet),
-        responses=responses({200: list_of(TopUpOutput, "TopUpList")}),
-    )
-    def get(self, request):
-        return self.paginated(
-            top_up_list(tenant=self.caller.tenant), TopUpOutput, filterset_class=TopUpFilterSet
-        )
+        return Response(self.get_serializer(top_up).data, status=201)
 
 
-class TopUpDetailApi(PaysysApiView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=[TAG],
         operation_id="top_ups_retrieve",
         summary="Retrieve a top-up",
         responses=responses({200: TopUpOutput}),
     )
-    def get(self, request, top_up_id: str):
-        return self.object_response(top_up_get(tenant=self.caller.tenant, top_up_id=top_up_id), TopUpOutput)
+)
+class TopUpDetailApi(PaysysApiView, RetrieveAPIView):
+    serializer_class = TopUpOutput
+
+    def get_object(self) -> TopUp:
+        return top_up_get(tenant=self.caller.tenant, top_up_id=self.kwargs["top_up_id"])

@@ -6,20 +6,18 @@ mode, is a 404 exactly like an unknown id (every selector filters through ``Tena
 """
 
 import django_filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.response import Response
 
 from payments.api.serializers import (
     DisputeEvidenceInput,
-    DisputeOutput,
     PaymentCancelInput,
     PaymentCaptureInput,
     PaymentConfirmInput,
     PaymentCreateInput,
     PaymentMethodCreateInput,
-    PaymentMethodOutput,
-    PaymentOutput,
     RefundCreateInput,
-    RefundOutput,
 )
 from payments.models import Dispute, Payment, Refund
 from payments.selectors import (
@@ -30,6 +28,7 @@ from payments.selectors import (
     refund_get,
     refund_list,
 )
+from payments.serializers import DisputeOutput, PaymentMethodOutput, PaymentOutput, RefundOutput
 from payments.services import (
     TransferRequest,
     dispute_evidence_submit,
@@ -41,12 +40,12 @@ from payments.services import (
     refund_create,
 )
 from payments.states import Status
-from paysys.api.filters import CurrencyFilter, ListFilterSet, filter_parameters
-from paysys.api.schema import IDEMPOTENCY_KEY_PARAMETER, LIST_PARAMETERS, list_of, responses
+from paysys.api.filters import CurrencyFilter, ListFilterSet
+from paysys.api.schema import IDEMPOTENCY_KEY_PARAMETER, responses
 from paysys.api.views import PaysysApiView
 from paysys.client_ip import client_ip
 from paysys.errors import NotFoundError
-from paysys.money import validate_minor_amount
+from paysys.money import currency_to_api, validate_minor_amount
 
 TAG = "Payments"
 
@@ -69,6 +68,8 @@ class DisputeFilterSet(ListFilterSet):
 
 
 class PaymentMethodCreateApi(PaysysApiView):
+    serializer_class = PaymentMethodOutput
+
     @extend_schema(
         tags=[TAG],
         operation_id="payment_methods_create",
@@ -82,10 +83,24 @@ class PaymentMethodCreateApi(PaysysApiView):
         pm = payment_method_create(
             merchant=self.caller.merchant, card=data["card"], livemode=self.caller.livemode
         )
-        return self.object_response(pm, PaymentMethodOutput, status=201)
+        return Response(self.get_serializer(pm).data, status=201)
 
 
-class PaymentListCreateApi(PaysysApiView):
+@extend_schema_view(
+    get=extend_schema(
+        tags=[TAG],
+        operation_id="payments_list",
+        summary="List payments, newest first",
+        responses=responses({200: PaymentOutput(many=True)}),
+    )
+)
+class PaymentListCreateApi(PaysysApiView, ListAPIView):
+    serializer_class = PaymentOutput
+    filterset_class = PaymentFilterSet
+
+    def get_queryset(self):
+        return payment_list(tenant=self.caller.tenant)
+
     @extend_schema(
         tags=[TAG],
         operation_id="payments_create",
@@ -121,41 +136,36 @@ class PaymentListCreateApi(PaysysApiView):
             ip=client_ip(request),
             livemode=self.caller.livemode,
         )
-        return self.object_response(payment, PaymentOutput, status=201)
-
-    @extend_schema(
-        tags=[TAG],
-        operation_id="payments_list",
-        summary="List payments, newest first",
-        parameters=LIST_PARAMETERS + filter_parameters(PaymentFilterSet),
-        responses=responses({200: list_of(PaymentOutput, "PaymentList")}),
-    )
-    def get(self, request):
-        return self.paginated(
-            payment_list(tenant=self.caller.tenant), PaymentOutput, filterset_class=PaymentFilterSet
-        )
+        return Response(self.get_serializer(payment).data, status=201)
 
 
-class PaymentDetailApi(PaysysApiView):
-    @extend_schema(
+# The payment named in the path (``payment_id``), among the key's.
+class PaymentApi(PaysysApiView):
+    serializer_class = PaymentOutput
+
+    def get_object(self) -> Payment:
+        return payment_get(tenant=self.caller.tenant, payment_id=self.kwargs["payment_id"])
+
+
+@extend_schema_view(
+    get=extend_schema(
         tags=[TAG],
         operation_id="payments_retrieve",
         summary="Retrieve a payment",
         responses=responses({200: PaymentOutput}),
     )
-    def get(self, request, payment_id: str):
-        return self.object_response(
-            payment_get(tenant=self.caller.tenant, payment_id=payment_id), PaymentOutput
-        )
+)
+class PaymentDetailApi(PaymentApi, RetrieveAPIView):
+    pass
 
 
 def _capture_amount(payment: Payment, minor: int | None):
     if minor is None:
         return None
-    return validate_minor_amount(minor, payment.currency.lower())
+    return validate_minor_amount(minor, currency_to_api(payment.currency))
 
 
-class PaymentCaptureApi(PaysysApiView):
+class PaymentCaptureApi(PaymentApi):
     @extend_schema(
         tags=[TAG],
         operation_id="payments_capture",
@@ -166,12 +176,12 @@ class PaymentCaptureApi(PaysysApiView):
     )
     def post(self, request, payment_id: str):
         data = self.parse(PaymentCaptureInput)
-        payment = payment_get(tenant=self.caller.tenant, payment_id=payment_id)
+        payment = self.get_object()
         payment = payment_capture(payment=payment, amount=_capture_amount(payment, data.get("amount")))
-        return self.object_response(payment, PaymentOutput)
+        return Response(self.get_serializer(payment).data)
 
 
-class PaymentCancelApi(PaysysApiView):
+class PaymentCancelApi(PaymentApi):
     @extend_schema(
         tags=[TAG],
         operation_id="payments_cancel",
@@ -182,12 +192,11 @@ class PaymentCancelApi(PaysysApiView):
     )
     def post(self, request, payment_id: str):
         data = self.parse(PaymentCancelInput)
-        payment = payment_get(tenant=self.caller.tenant, payment_id=payment_id)
-        payment = payment_cancel(payment=payment, reason=data["cancellation_reason"])
-        return self.object_response(payment, PaymentOutput)
+        payment = payment_cancel(payment=self.get_object(), reason=data["cancellation_reason"])
+        return Response(self.get_serializer(payment).data)
 
 
-class PaymentConfirmApi(PaysysApiView):
+class PaymentConfirmApi(PaymentApi):
     @extend_schema(
         tags=[TAG],
         operation_id="payments_confirm",
@@ -198,12 +207,25 @@ class PaymentConfirmApi(PaysysApiView):
     )
     def post(self, request, payment_id: str):
         data = self.parse(PaymentConfirmInput)
-        payment = payment_get(tenant=self.caller.tenant, payment_id=payment_id)
-        payment = payment_confirm(payment=payment, challenge_passed=data["challenge"] == "pass")
-        return self.object_response(payment, PaymentOutput)
+        payment = payment_confirm(payment=self.get_object(), challenge_passed=data["challenge"] == "pass")
+        return Response(self.get_serializer(payment).data)
 
 
-class RefundListCreateApi(PaysysApiView):
+@extend_schema_view(
+    get=extend_schema(
+        tags=[TAG],
+        operation_id="refunds_list",
+        summary="List refunds, newest first",
+        responses=responses({200: RefundOutput(many=True)}),
+    )
+)
+class RefundListCreateApi(PaysysApiView, ListAPIView):
+    serializer_class = RefundOutput
+    filterset_class = RefundFilterSet
+
+    def get_queryset(self):
+        return refund_list(tenant=self.caller.tenant)
+
     @extend_schema(
         tags=[TAG],
         operation_id="refunds_create",
@@ -221,64 +243,67 @@ class RefundListCreateApi(PaysysApiView):
         amount = data.get("amount")
         refund = refund_create(
             payment=payment,
-            amount=None if amount is None else validate_minor_amount(amount, payment.currency.lower()),
+            amount=None
+            if amount is None
+            else validate_minor_amount(amount, currency_to_api(payment.currency)),
             reason=data["reason"],
             metadata=data["metadata"],
         )
-        return self.object_response(refund, RefundOutput, status=201)
-
-    @extend_schema(
-        tags=[TAG],
-        operation_id="refunds_list",
-        summary="List refunds, newest first",
-        parameters=LIST_PARAMETERS + filter_parameters(RefundFilterSet),
-        responses=responses({200: list_of(RefundOutput, "RefundList")}),
-    )
-    def get(self, request):
-        return self.paginated(
-            refund_list(tenant=self.caller.tenant), RefundOutput, filterset_class=RefundFilterSet
-        )
+        return Response(self.get_serializer(refund).data, status=201)
 
 
-class RefundDetailApi(PaysysApiView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=[TAG],
         operation_id="refunds_retrieve",
         summary="Retrieve a refund",
         responses=responses({200: RefundOutput}),
     )
-    def get(self, request, refund_id: str):
-        return self.object_response(refund_get(tenant=self.caller.tenant, refund_id=refund_id), RefundOutput)
+)
+class RefundDetailApi(PaysysApiView, RetrieveAPIView):
+    serializer_class = RefundOutput
+
+    def get_object(self) -> Refund:
+        return refund_get(tenant=self.caller.tenant, refund_id=self.kwargs["refund_id"])
 
 
-class DisputeListApi(PaysysApiView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=[TAG],
         operation_id="disputes_list",
         summary="List disputes, newest first",
-        parameters=LIST_PARAMETERS + filter_parameters(DisputeFilterSet),
-        responses=responses({200: list_of(DisputeOutput, "DisputeList")}),
+        responses=responses({200: DisputeOutput(many=True)}),
     )
-    def get(self, request):
-        return self.paginated(
-            dispute_list(tenant=self.caller.tenant), DisputeOutput, filterset_class=DisputeFilterSet
-        )
+)
+class DisputeListApi(PaysysApiView, ListAPIView):
+    serializer_class = DisputeOutput
+    filterset_class = DisputeFilterSet
+
+    def get_queryset(self):
+        return dispute_list(tenant=self.caller.tenant)
 
 
-class DisputeDetailApi(PaysysApiView):
-    @extend_schema(
+# The dispute named in the path (``dispute_id``), among the key's.
+class DisputeApi(PaysysApiView):
+    serializer_class = DisputeOutput
+
+    def get_object(self) -> Dispute:
+        return dispute_get(tenant=self.caller.tenant, dispute_id=self.kwargs["dispute_id"])
+
+
+@extend_schema_view(
+    get=extend_schema(
         tags=[TAG],
         operation_id="disputes_retrieve",
         summary="Retrieve a dispute",
         responses=responses({200: DisputeOutput}),
     )
-    def get(self, request, dispute_id: str):
-        return self.object_response(
-            dispute_get(tenant=self.caller.tenant, dispute_id=dispute_id), DisputeOutput
-        )
+)
+class DisputeDetailApi(DisputeApi, RetrieveAPIView):
+    pass
 
 
-class DisputeEvidenceApi(PaysysApiView):
+class DisputeEvidenceApi(DisputeApi):
     @extend_schema(
         tags=[TAG],
         operation_id="disputes_evidence",
@@ -289,6 +314,5 @@ class DisputeEvidenceApi(PaysysApiView):
     )
     def post(self, request, dispute_id: str):
         data = self.parse(DisputeEvidenceInput)
-        dispute = dispute_get(tenant=self.caller.tenant, dispute_id=dispute_id)
-        dispute = dispute_evidence_submit(dispute=dispute, text=data["text"], submit=data["submit"])
-        return self.object_response(dispute, DisputeOutput)
+        dispute = dispute_evidence_submit(dispute=self.get_object(), text=data["text"], submit=data["submit"])
+        return Response(self.get_serializer(dispute).data)

@@ -1,10 +1,10 @@
 """What payments tell merchants: the outbox events of payments, refunds, disputes and top-ups.
 
-The one place the services render API objects (``payments.objects``) into event payloads.
+The one place the services render API objects (``payments.serializers``) into event payloads.
 """
 
 from payments.models import Dispute, Payment, Refund, TopUp
-from payments.objects import dispute_object, payment_object, refund_object, top_up_object
+from payments.serializers import dispute_object, payment_object, refund_object, top_up_object
 from payments.states import Status
 from paysys.events.services import event_emit
 

@@ -48,5 +48,5 @@ def payment_method_create(
         cvc=card.get("cvc"),
     )
     card_mode_check(livemode=livemode, card=data)
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         return payment_method_insert(merchant=merchant, card=data, livemode=livemode)

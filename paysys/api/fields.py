@@ -11,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from moneyed import CURRENCIES, Money
 from rest_framework import serializers
+from rest_framework.fields import get_attribute
 
 from paysys.money import currency_is_accepted, currency_to_api, money_to_minor
 from paysys.tenancy import livemode_of
@@ -65,14 +66,51 @@ class MetadataField(serializers.Field):
 
 @extend_schema_field(OpenApiTypes.INT)
 class MinorAmountField(serializers.Field):
-    """A ``Money`` rendered as an integer of minor units (``Money("10.50", "EUR")`` → 1050)."""
+    """A decimal amount of the object's currency as an integer of minor units (10.50 EUR → 1050).
 
-    def __init__(self, **kwargs: object) -> None:
-        kwargs.setdefault("read_only", True)
+    ``currency`` names the object's attribute holding the currency code (dotted for a related
+    object's), read from the object the field's ``source`` starts at.
+    """
+
+    def __init__(self, *, currency: str = "currency", **kwargs: object) -> None:
+        self.currency_attrs = currency.split(".")
         super().__init__(**kwargs)
+
+    def get_attribute(self, instance: object) -> Money:
+        return Money(super().get_attribute(instance), get_attribute(instance, self.currency_attrs))
 
     def to_representation(self, value: Money) -> int:
         return money_to_minor(value)
+
+
+class LowerCaseCurrencyField(serializers.CharField):
+    """A stored (upper-case) currency code as the API spells it: ``EUR`` → ``eur``."""
+
+    def to_representation(self, value: str) -> str:
+        return currency_to_api(value)
+
+
+class BlankAsNullCharField(serializers.CharField):
+    """A text column that stores "nothing" as ``""``, shown as ``null``."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: str) -> str | None:
+        return value or None
+
+
+class ObjectNameField(serializers.ChoiceField):
+    """The object's type name (``"payment"``): the same for every object a serializer renders,
+    a one-value enum in the schema."""
+
+    def __init__(self, name: str, **kwargs: object) -> None:
+        self.object_name = name
+        super().__init__(choices=[name], source="*", **kwargs)
+
+    def to_representation(self, value: object) -> str:
+        return self.object_name
 
 
 def json_type_error(field: serializers.Field, value: object) -> object:

@@ -1,11 +1,13 @@
 """List filters (django-filter): ``created[gte]`` and ``created[lt]`` on every list.
 
-A resource's filter set subclasses ``ListFilterSet`` and adds its own (``status``,
-``currency``, an id). Every value is checked before any is applied, and each bad one is a 400
-naming its parameter: an empty value, one longer than ``FILTER_VALUE_MAX_LENGTH`` or with a
-character no id, status or event type has (NUL among them: PostgreSQL text cannot hold it), a
-value outside a choice filter's choices or ``CurrencyFilter``'s supported currencies, a
-malformed date-time. ``filter_parameters`` states the same limits in the OpenAPI schema.
+A list view names its filter set (``filterset_class``, a subclass of ``ListFilterSet`` adding
+the resource's own: ``status``, ``currency``, an id); ``PaysysFilterBackend`` applies it, or
+``ListFilterSet`` for a view that names none. Every value is checked before any is applied, and
+each bad one is a 400 naming its parameter: an empty value, one longer than
+``FILTER_VALUE_MAX_LENGTH`` or with a character no id, status or event type has (NUL among
+them: PostgreSQL text cannot hold it), a value outside a choice filter's choices or
+``CurrencyFilter``'s supported currencies, a malformed date-time. The backend states the same
+limits in the OpenAPI schema (``get_schema_operation_parameters``).
 """
 
 import re
@@ -14,7 +16,7 @@ from datetime import UTC, datetime
 import django_filters
 from django import forms
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.request import Request
 
 from paysys.api.fields import supported_currencies
@@ -70,8 +72,11 @@ class ListFilterSet(django_filters.FilterSet):
 
 # Filter names are not identifiers, so they are declared on the class after creation; subclasses
 # inherit them through django-filter's metaclass (it copies a base's ``declared_filters``).
-for _name, _lookup in (("created[gte]", "gte"), ("created[lt]", "lt")):
-    _filter = UtcDateTimeFilter(field_name="created", lookup_expr=_lookup)
+for _name, _lookup, _help_text in (
+    ("created[gte]", "gte", "Created at or after (ISO 8601)."),
+    ("created[lt]", "lt", "Created before (ISO 8601)."),
+):
+    _filter = UtcDateTimeFilter(field_name="created", lookup_expr=_lookup, help_text=_help_text)
     ListFilterSet.declared_filters[_name] = _filter
     ListFilterSet.base_filters[_name] = _filter
 
@@ -86,41 +91,49 @@ def _value_check(name: str, value: str) -> None:
         )
 
 
-def filter_queryset(
-    filterset_class: type[ListFilterSet], *, request: Request, queryset: QuerySet
-) -> QuerySet:
-    for name, declared in filterset_class.base_filters.items():
-        if isinstance(declared, django_filters.IsoDateTimeFilter):
-            values = [value for value in request.query_params.getlist(name) if value == ""]
-        else:
-            values = request.query_params.getlist(name)
-        for value in values:
-            _value_check(name, value)
-    filterset = filterset_class(request.query_params, queryset=queryset)
-    if not filterset.is_valid():
-        param, messages = next(iter(filterset.errors.items()))
-        raise InvalidRequestError(
-            f"Invalid {param}: {' '.join(messages)}", code="parameter_invalid", param=param
-        )
-    return filterset.qs
+class PaysysFilterBackend(DjangoFilterBackend):
+    """django-filter's backend with the API's checks, its 400 shape and its schema."""
+
+    def get_filterset_class(self, view: object, queryset: QuerySet | None = None) -> type[ListFilterSet]:
+        return super().get_filterset_class(view, queryset) or ListFilterSet
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: object) -> QuerySet:
+        filterset_class = self.get_filterset_class(view, queryset)
+        for name, declared in filterset_class.base_filters.items():
+            if isinstance(declared, django_filters.IsoDateTimeFilter):
+                values = [value for value in request.query_params.getlist(name) if value == ""]
+            else:
+                values = request.query_params.getlist(name)
+            for value in values:
+                _value_check(name, value)
+        filterset = self.get_filterset(request, queryset, view)
+        if not filterset.is_valid():
+            param, messages = next(iter(filterset.errors.items()))
+            raise InvalidRequestError(
+                f"Invalid {param}: {' '.join(messages)}", code="parameter_invalid", param=param
+            )
+        return filterset.qs
+
+    def get_schema_operation_parameters(self, view: object) -> list[dict]:
+        parameters = []
+        for name, declared in self.get_filterset_class(view).base_filters.items():
+            parameter = {"in": "query", "name": name, "schema": _filter_schema(declared)}
+            if declared.extra.get("help_text"):
+                parameter["description"] = declared.extra["help_text"]
+            parameters.append(parameter)
+        return parameters
 
 
-def filter_parameters(filterset_class: type[ListFilterSet]) -> list[OpenApiParameter]:
-    """The OpenAPI parameters of a filter set's own filters (``created[…]`` are in LIST_PARAMETERS)."""
-    parameters = []
-    for name, declared in filterset_class.base_filters.items():
-        if isinstance(declared, django_filters.IsoDateTimeFilter):
-            continue
-        if isinstance(declared, CurrencyFilter):
-            schema = {"type": "string", "enum": sorted(supported_currencies())}
-        elif isinstance(declared, django_filters.ChoiceFilter):
-            schema = {"type": "string", "enum": [str(value) for value, _label in declared.extra["choices"]]}
-        else:
-            schema = {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": FILTER_VALUE_MAX_LENGTH,
-                "pattern": f"^[{FILTER_VALUE_CHARACTERS}]*$",
-            }
-        parameters.append(OpenApiParameter(name, schema))
-    return parameters
+def _filter_schema(declared: django_filters.Filter) -> dict:
+    if isinstance(declared, django_filters.IsoDateTimeFilter):
+        return {"type": "string", "format": "date-time"}
+    if isinstance(declared, CurrencyFilter):
+        return {"type": "string", "enum": sorted(supported_currencies())}
+    if isinstance(declared, django_filters.ChoiceFilter):
+        return {"type": "string", "enum": [str(value) for value, _label in declared.extra["choices"]]}
+    return {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": FILTER_VALUE_MAX_LENGTH,
+        "pattern": f"^[{FILTER_VALUE_CHARACTERS}]*$",
+    }

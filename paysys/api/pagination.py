@@ -1,28 +1,27 @@
-"""Cursor pagination: ``limit`` (1-100, default 10), ``starting_after`` (an object id), newest first.
+"""Seek pagination: ``limit`` (1-100, default 10), ``starting_after`` (an object id), newest first.
 
 Pages are ordered by primary key descending and the cursor seeks by the primary key of the
 ``starting_after`` object (``pk < anchor``; an unknown one is a 404), so rows inserted while a client pages through a
 list appear on no page it has not yet read twice and shift nothing: no row is skipped or
-repeated, whatever is inserted concurrently. The anchor is looked up in the merchant's own
-objects: another merchant's id is as unknown as a made-up one.
+repeated, whatever is inserted concurrently. The anchor is looked up in the view's
+``get_queryset()`` — the merchant's own objects, before filters, so an object whose status
+changed still works as a cursor — and another merchant's id is as unknown as a made-up one.
+
+The list body is ``{"object": "list", "data": [...], "has_more": bool}``; the paginator states
+its parameters and that body in the OpenAPI schema (DRF's ``get_schema_operation_parameters``
+and ``get_paginated_response_schema``).
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from django.db.models import QuerySet
+from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from paysys.errors import InvalidRequestError, NotFoundError
+from paysys.ids import ID_MAX_LENGTH
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list
-    has_more: bool
 
 
 def page_limit(request: Request) -> int:
@@ -38,29 +37,33 @@ def page_limit(request: Request) -> int:
     return int(raw)
 
 
-def paginate(
-    queryset: QuerySet,
-    *,
-    request: Request,
-    anchor_queryset: QuerySet | None = None,
-    id_field: str = "public_id",
-    decode_id: Callable[[str], object] | None = None,
-) -> Page:
-    """One page of ``queryset`` (already scoped to the merchant and filtered).
+class StartingAfterPagination(BasePagination):
+    """One page of the view's filtered queryset, after the ``starting_after`` object.
 
-    ``anchor_queryset`` (default: ``queryset``) is where ``starting_after`` is looked up: the
-    merchant-scoped set before filters, so an object whose status changed still works as a cursor.
-    ``decode_id`` turns the public id into the ``id_field`` value for objects whose id is derived
-    from their row (it raises ``ValueError`` for an id that is not one of them).
+    ``id_field`` is the field a public id is matched against; a subclass whose objects derive
+    their id from the row sets it to ``pk`` and overrides ``decode_id`` (raising ``ValueError``
+    for an id that is not one of them).
     """
-    limit = page_limit(request)
-    ordered = queryset.order_by("-pk")
-    # An empty cursor is no cursor (``?starting_after=`` from a client with nothing to pass).
-    starting_after = request.query_params.get("starting_after") or None
-    if starting_after is not None:
-        anchors = anchor_queryset if anchor_queryset is not None else queryset
+
+    id_field = "public_id"
+
+    def decode_id(self, public_id: str) -> object:
+        return public_id
+
+    def paginate_queryset(self, queryset: QuerySet, request: Request, view: object = None) -> list:
+        limit = page_limit(request)
+        ordered = queryset.order_by("-pk")
+        # An empty cursor is no cursor (``?starting_after=`` from a client with nothing to pass).
+        starting_after = request.query_params.get("starting_after") or None
+        if starting_after is not None:
+            ordered = ordered.filter(pk__lt=self._anchor_pk(starting_after, view.get_queryset()))
+        rows = list(ordered[: limit + 1])
+        self.has_more = len(rows) > limit
+        return rows[:limit]
+
+    def _anchor_pk(self, starting_after: str, anchors: QuerySet) -> int:
         try:
-            value = decode_id(starting_after) if decode_id is not None else starting_after
+            value = self.decode_id(starting_after)
         except ValueError:
             value = None
         if isinstance(value, str) and "\x00" in value:
@@ -68,10 +71,38 @@ def paginate(
         anchor_pk = (
             None
             if value is None
-            else anchors.filter(**{id_field: value}).values_list("pk", flat=True).first()
+            else anchors.filter(**{self.id_field: value}).values_list("pk", flat=True).first()
         )
         if anchor_pk is None:
             raise NotFoundError(f"No such object: '{starting_after}'.", param="starting_after")
-        ordered = ordered.filter(pk__lt=anchor_pk)
-    rows = list(ordered[: limit + 1])
-    return Page(items=rows[:limit], has_more=len(rows) > limit)
+        return anchor_pk
+
+    def get_paginated_response(self, data: list) -> Response:
+        return Response({"object": "list", "data": data, "has_more": self.has_more})
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        return {
+            "type": "object",
+            "properties": {
+                "object": {"type": "string", "description": "Always `list`."},
+                "data": schema,
+                "has_more": {"type": "boolean"},
+            },
+            "required": ["data", "has_more", "object"],
+        }
+
+    def get_schema_operation_parameters(self, view: object) -> list[dict]:
+        return [
+            {
+                "in": "query",
+                "name": "limit",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                "description": f"1-{MAX_LIMIT}, default {DEFAULT_LIMIT}.",
+            },
+            {
+                "in": "query",
+                "name": "starting_after",
+                "schema": {"type": "string", "maxLength": ID_MAX_LENGTH},
+                "description": "An object id: the page after it. An id that is not one of yours is a 404.",
+            },
+        ]

@@ -1,15 +1,13 @@
 """OpenAPI building blocks: the schema class, the error body, the common parameters and responses."""
 
 from django.conf import settings
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiFilterExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import force_instance
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 from paysys.api.fields import supported_currencies
-from paysys.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from paysys.ids import ID_MAX_LENGTH
 from paysys.money import currency_exponent, currency_from_api
 
@@ -36,8 +34,12 @@ class PaysysAutoSchema(AutoSchema):
       ``currency`` gets one ``if``/``then`` per smaller maximum, so each currency's own limit
       is in the schema, not only in the 400 ``amount_too_large``.
 
-    Output schemas are left as the objects render (a description may be blank there).
+    Output schemas are left as the objects render (a description may be blank there). A page
+    of ``XOutput`` objects is the component ``XList``.
     """
+
+    def get_paginated_name(self, serializer_name: str) -> str:
+        return f"{serializer_name.removesuffix('Output')}List"
 
     def _resolve_path_parameters(self, variables):
         # Every path parameter is an object id; a longer one is unknown, so a 404.
@@ -99,6 +101,19 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "A secret key: `sk_test_…` or `sk_live_…`.",
         }
+
+
+class PaysysFilterBackendScheme(OpenApiFilterExtension):
+    """The filter backend states its own parameters (DRF's ``get_schema_operation_parameters``);
+    without this, drf-spectacular's django-filter extension would guess them from the model."""
+
+    target_class = "paysys.api.filters.PaysysFilterBackend"
+    priority = 1
+
+    def get_schema_operation_parameters(
+        self, auto_schema: AutoSchema, *args: object, **kwargs: object
+    ) -> list:
+        return self.target.get_schema_operation_parameters(auto_schema.view)
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -165,21 +180,6 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     required=False,
     description="1-255 characters. Retrying with the same key and body replays the first response.",
 )
-
-LIST_PARAMETERS = [
-    OpenApiParameter(
-        "limit",
-        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
-        description=f"1-{MAX_LIMIT}, default {DEFAULT_LIMIT}.",
-    ),
-    OpenApiParameter(
-        "starting_after",
-        {"type": "string", "maxLength": ID_MAX_LENGTH},
-        description="An object id: the page after it. An id that is not one of yours is a 404.",
-    ),
-    OpenApiParameter("created[gte]", OpenApiTypes.DATETIME, description="Created at or after (ISO 8601)."),
-    OpenApiParameter("created[lt]", OpenApiTypes.DATETIME, description="Created before (ISO 8601)."),
-]
 
 
 def list_of(item: type[serializers.Serializer], name: str) -> serializers.Serializer:

@@ -1,29 +1,33 @@
 """The base of every merchant API view.
 
-``PaysysApiView`` authenticates the Bearer key, checks the key's scope, applies the rate limit,
-runs a POST carrying ``Idempotency-Key`` through ``paysys.idempotency`` (so the business
-write and the stored response commit together), and renders every error in the one shape.
-Views subclass it, parse input with a serializer, call one service or selector and render
-with ``object_response`` / ``list_response``. Tenancy: views look objects up through selectors
-that take ``self.caller.tenant`` (the key's merchant and mode, ``paysys.tenancy``); an object of
-another merchant or of the other mode is a ``NotFoundError``.
+``PaysysApiView`` is a ``GenericAPIView``: the settings give it the Bearer key's authentication,
+the key's scope, the rate limit, ``StartingAfterPagination`` and ``PaysysFilterBackend``, and
+every error leaves in the one shape. Views subclass it together with DRF's generics where they
+fit (``ListAPIView``, ``RetrieveAPIView``: ``get_queryset`` / ``get_object`` call a selector),
+render with ``serializer_class`` and parse input with ``parse`` (a serializer). Tenancy: views
+look objects up through selectors that take ``self.caller.tenant`` (the key's merchant and
+mode, ``paysys.tenancy``); an object of another merchant or of the other mode is a
+``NotFoundError``.
+
+Idempotency: every ``post`` handler of a subclass is wrapped (``idempotent``, applied by
+``__init_subclass__``, so a new view cannot forget it): a POST carrying ``Idempotency-Key`` runs
+its handler inside ``paysys.idempotency.services.idempotent_run``, which stores the rendered
+response with the business write. DRF's own ``dispatch`` runs unchanged around it.
 """
 
+import functools
 from collections.abc import Callable
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import QuerySet
 from django.http import HttpResponseBase
 from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from paysys.api import schema  # noqa: F401  (registers the Bearer scheme with drf-spectacular)
-from paysys.api.auth import ApiCaller, ApiKeyAuthentication, ApiKeyScopePermission
+from paysys.api.auth import ApiCaller
 from paysys.api.fields import json_type_errors
-from paysys.api.filters import ListFilterSet, filter_queryset
-from paysys.api.pagination import Page, paginate
 from paysys.errors import InvalidRequestError, NotFoundError
 from paysys.idempotency.services import HEADER as IDEMPOTENCY_HEADER
 from paysys.idempotency.services import idempotent_run
@@ -32,10 +36,58 @@ from paysys.idempotency.services import idempotent_run
 # naming one in a request body is a 400 naming it (``parse``), not a silently ignored field.
 OPERATOR_ONLY_PARAMS = ("allow_negative",)
 
+Handler = Callable[..., HttpResponseBase]
 
-class PaysysApiView(APIView):
-    authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [ApiKeyScopePermission]
+
+def idempotent(handler: Handler) -> Handler:
+    """Run a POST handler at most once per ``Idempotency-Key`` (``paysys.idempotency``).
+
+    Without the header the handler runs as usual. With it, the handler runs inside
+    ``idempotent_run``, and its response — an error included — is finalized and rendered there,
+    so the stored bytes are the bytes the client receives (and a replay sends them again).
+    What ``idempotent_run`` itself refuses (a malformed key, another request's key in flight, a
+    different body) raises to DRF's ``dispatch`` and is answered unstored.
+    """
+
+    @functools.wraps(handler)
+    def post(self: "PaysysApiView", request: Request, *args: object, **kwargs: object) -> HttpResponseBase:
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is None:
+            return handler(self, request, *args, **kwargs)
+        return idempotent_run(
+            merchant=self.caller.merchant_id,
+            livemode=self.caller.livemode,
+            key=key,
+            method=request.method,
+            path=request.path,
+            body=request._request.body,
+            execute=lambda: self.rendered(handler, request, *args, **kwargs),
+        )
+
+    post.idempotent = True
+    return post
+
+
+class ViewMetadata(SimpleMetadata):
+    """``OPTIONS``: the view's name, renderers and parsers, without DRF's ``actions``.
+
+    A generic view's ``actions`` describe its ``serializer_class``, which here renders the
+    answer; what a POST accepts is its own input serializer (``parse``). The OpenAPI schema
+    states both.
+    """
+
+    def determine_actions(self, request: Request, view: object) -> dict:
+        return {}
+
+
+class PaysysApiView(GenericAPIView):
+    metadata_class = ViewMetadata
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        post = getattr(cls, "post", None)
+        if post is not None and not getattr(post, "idempotent", False):
+            cls.post = idempotent(post)
 
     @property
     def caller(self) -> ApiCaller:
@@ -54,50 +106,22 @@ class PaysysApiView(APIView):
             if isinstance(value, str) and "\x00" in value:
                 raise NotFoundError(f"No such object: {value!r}.")
 
-    def dispatch(self, request: object, *args: object, **kwargs: object) -> HttpResponseBase:
-        # DRF's APIView.dispatch, with the handler run inside the idempotency protocol.
-        self.args, self.kwargs = args, kwargs
-        request = self.initialize_request(request, *args, **kwargs)
-        self.request = request
-        self.headers = self.default_response_headers
-        try:
-            self.initial(request, *args, **kwargs)
-            key = request.headers.get(IDEMPOTENCY_HEADER) if request.method == "POST" else None
-            if key is None:
-                return self._respond(request, *args, **kwargs)
-            self.response = idempotent_run(
-                merchant=self.caller.merchant_id,
-                livemode=self.caller.livemode,
-                key=key,
-                method=request.method,
-                path=request.path,
-                body=request._request.body,
-                execute=lambda: self._respond(request, *args, **kwargs),
-            )
-            return self.response
-        except Exception as exc:
-            return self._finish(request, self.handle_exception(exc), *args, **kwargs)
+    def rendered(
+        self, handler: Handler, request: Request, *args: object, **kwargs: object
+    ) -> HttpResponseBase:
+        """The handler's response as ``dispatch`` sends it: errors handled, finalized, rendered.
 
-    def _respond(self, request: Request, *args: object, **kwargs: object) -> HttpResponseBase:
+        ``dispatch`` finalizes it once more on the way out, which changes no byte: the content
+        is rendered already and the headers it sets are the same.
+        """
         try:
-            method = request.method.lower()
-            handler = getattr(self, method, None) if method in self.http_method_names else None
-            response = (handler or self.http_method_not_allowed)(request, *args, **kwargs)
+            response = handler(self, request, *args, **kwargs)
         except Exception as exc:
             response = self.handle_exception(exc)
-        return self._finish(request, response, *args, **kwargs)
-
-    def _finish(self, request: Request, response: HttpResponseBase, *args: object, **kwargs: object):
-        self.response = self.finalize_response(request, response, *args, **kwargs)
-        # Rendered now: the idempotency store keeps the exact bytes the client receives.
-        if hasattr(self.response, "render"):
-            self.response.render()
-        return self.response
-
-    # --- helpers for subclasses -----------------------------------------------------------
-
-    def serializer_context(self) -> dict:
-        return {"request": self.request, "view": self}
+        response = self.finalize_response(request, response, *args, **kwargs)
+        if hasattr(response, "render"):
+            response.render()
+        return response
 
     def parse(self, serializer_class: type[serializers.Serializer]) -> dict:
         """Validate the JSON body; a problem is a 400 naming the parameter."""
@@ -110,35 +134,10 @@ class PaysysApiView(APIView):
                     code="parameter_not_settable",
                     param=param,
                 )
-        serializer = serializer_class(data=self.request.data, context=self.serializer_context())
+        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
         # JSON types first: DRF would turn 0 into "0" or False before any validator sees it.
         errors = json_type_errors(serializer, self.request.data)
         if errors:
             raise serializers.ValidationError(errors)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
-
-    def object_response(
-        self, obj: object, serializer_class: type[serializers.Serializer], *, status: int = 200
-    ):
-        return Response(serializer_class(obj, context=self.serializer_context()).data, status=status)
-
-    def list_response(self, page: Page, serializer_class: type[serializers.Serializer]) -> Response:
-        data = serializer_class(page.items, many=True, context=self.serializer_context()).data
-        return Response({"object": "list", "data": data, "has_more": page.has_more})
-
-    def paginated(
-        self,
-        queryset: QuerySet,
-        serializer_class: type[serializers.Serializer],
-        *,
-        filterset_class: type[ListFilterSet] = ListFilterSet,
-        id_field: str = "public_id",
-        decode_id: Callable[[str], object] | None = None,
-    ) -> Response:
-        """Filter (``created[gte]``/``created[lt]`` and the resource's own), paginate and render."""
-        filtered = filter_queryset(filterset_class, request=self.request, queryset=queryset)
-        page = paginate(
-            filtered, request=self.request, anchor_queryset=queryset, id_field=id_field, decode_id=decode_id
-        )
-        return self.list_response(page, serializer_class)

@@ -8,11 +8,13 @@ every line as CSV (``settlements.export``, the bytes ``manage.py export_settleme
 import django_filters
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
-from paysys.api.filters import CurrencyFilter, ListFilterSet, filter_parameters
-from paysys.api.schema import LIST_PARAMETERS, list_of, responses
+from paysys.api.filters import CurrencyFilter, ListFilterSet
+from paysys.api.pagination import StartingAfterPagination
+from paysys.api.schema import responses
 from paysys.api.views import PaysysApiView
 from settlements.api.serializers import PayoutOutput, SettlementLineOutput, SettlementOutput
 from settlements.export import CSV_MEDIA_TYPE, settlement_csv_rows
@@ -55,66 +57,77 @@ class CsvRenderer(BaseRenderer):
         return data
 
 
-class SettlementListApi(PaysysApiView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=[TAG],
         operation_id="settlements_list",
         summary="List settlements, newest first",
-        parameters=LIST_PARAMETERS + filter_parameters(SettlementFilterSet),
-        responses=responses({200: list_of(SettlementOutput, "SettlementList")}),
+        responses=responses({200: SettlementOutput(many=True)}),
     )
-    def get(self, request):
-        return self.paginated(
-            settlement_list(tenant=self.caller.tenant), SettlementOutput, filterset_class=SettlementFilterSet
-        )
+)
+class SettlementListApi(PaysysApiView, ListAPIView):
+    serializer_class = SettlementOutput
+    filterset_class = SettlementFilterSet
+
+    def get_queryset(self):
+        return settlement_list(tenant=self.caller.tenant)
 
 
-class SettlementDetailApi(PaysysApiView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=[TAG],
         operation_id="settlements_retrieve",
         summary="Retrieve a settlement",
         responses=responses({200: SettlementOutput}),
     )
-    def get(self, request, settlement_id: str):
-        return self.object_response(
-            settlement_get(tenant=self.caller.tenant, settlement_id=settlement_id), SettlementOutput
-        )
+)
+class SettlementDetailApi(PaysysApiView, RetrieveAPIView):
+    serializer_class = SettlementOutput
+
+    def get_object(self):
+        return settlement_get(tenant=self.caller.tenant, settlement_id=self.kwargs["settlement_id"])
 
 
-class SettlementLineListApi(PaysysApiView):
+class SettlementLinePagination(StartingAfterPagination):
+    """``starting_after`` is a line id (``sl_…``), derived from its row."""
+
+    id_field = "pk"
+
+    def decode_id(self, public_id: str) -> int:
+        return line_pk(public_id)
+
+
+class SettlementLineListApi(PaysysApiView, ListAPIView):
     renderer_classes = [JSONRenderer, CsvRenderer]
+    serializer_class = SettlementLineOutput
+    filterset_class = SettlementLineFilterSet
+    pagination_class = SettlementLinePagination
+
+    def get_queryset(self):
+        settlement = settlement_get(tenant=self.caller.tenant, settlement_id=self.kwargs["settlement_id"])
+        return settlement_line_list(settlement=settlement)
 
     @extend_schema(
         tags=[TAG],
         operation_id="settlements_lines_list",
         summary="List a settlement's lines (each payment, refund, dispute, fee and reserve movement)",
         description="With `Accept: text/csv`, every line as CSV (not paginated), oldest first.",
-        parameters=LIST_PARAMETERS + filter_parameters(SettlementLineFilterSet),
         responses={
             # Errors are the API's JSON error whatever the client accepts (finalize_response).
             **{
                 (status, JSONRenderer.media_type): response
-                for status, response in responses(
-                    {200: list_of(SettlementLineOutput, "SettlementLineList")}
-                ).items()
+                for status, response in responses({200: SettlementLineOutput(many=True)}).items()
             },
             (200, CSV_MEDIA_TYPE): OpenApiResponse(OpenApiTypes.STR, description="The lines as CSV."),
         },
     )
     def get(self, request, settlement_id: str):
+        if not isinstance(request.accepted_renderer, CsvRenderer):
+            return self.list(request)
         settlement = settlement_get(tenant=self.caller.tenant, settlement_id=settlement_id)
-        if isinstance(request.accepted_renderer, CsvRenderer):
-            response = StreamingHttpResponse(settlement_csv_rows(settlement), content_type=CSV_MEDIA_TYPE)
-            response["Content-Disposition"] = f'attachment; filename="{settlement.public_id}.csv"'
-            return response
-        return self.paginated(
-            settlement_line_list(settlement=settlement),
-            SettlementLineOutput,
-            filterset_class=SettlementLineFilterSet,
-            id_field="pk",
-            decode_id=line_pk,
-        )
+        response = StreamingHttpResponse(settlement_csv_rows(settlement), content_type=CSV_MEDIA_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{settlement.public_id}.csv"'
+        return response
 
     def finalize_response(self, request, response, *args, **kwargs):
         # An error is the API's JSON error whatever the client accepts.
@@ -126,26 +139,32 @@ class SettlementLineListApi(PaysysApiView):
         return super().finalize_response(request, response, *args, **kwargs)
 
 
-class PayoutListApi(PaysysApiView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=[TAG],
         operation_id="payouts_list",
         summary="List payouts, newest first",
-        parameters=LIST_PARAMETERS + filter_parameters(PayoutFilterSet),
-        responses=responses({200: list_of(PayoutOutput, "PayoutList")}),
+        responses=responses({200: PayoutOutput(many=True)}),
     )
-    def get(self, request):
-        return self.paginated(
-            payout_list(tenant=self.caller.tenant), PayoutOutput, filterset_class=PayoutFilterSet
-        )
+)
+class PayoutListApi(PaysysApiView, ListAPIView):
+    serializer_class = PayoutOutput
+    filterset_class = PayoutFilterSet
+
+    def get_queryset(self):
+        return payout_list(tenant=self.caller.tenant)
 
 
-class PayoutDetailApi(PaysysApiView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=[TAG],
         operation_id="payouts_retrieve",
         summary="Retrieve a payout",
         responses=responses({200: PayoutOutput}),
     )
-    def get(self, request, payout_id: str):
-        return self.object_response(payout_get(tenant=self.caller.tenant, payout_id=payout_id), PayoutOutput)
+)
+class PayoutDetailApi(PaysysApiView, RetrieveAPIView):
+    serializer_class = PayoutOutput
+
+    def get_object(self):
+        return payout_get(tenant=self.caller.tenant, payout_id=self.kwargs["payout_id"])

@@ -7,11 +7,13 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.urls import path
 from rest_framework import serializers
+from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from paysys.api.auth import ApiCaller
 from paysys.api.fields import MetadataField, StrictIntegerField
+from paysys.api.pagination import StartingAfterPagination
 from paysys.api.views import PaysysApiView
 from paysys.errors import AuthenticationError, ConflictError, PermissionDeniedError
 from paysys.idempotency.services import idempotency_checkpoint, idempotency_resume_point
@@ -57,7 +59,22 @@ class GroupInput(serializers.Serializer):
     checkpoint = serializers.BooleanField(default=False)
 
 
-class GroupCreateApi(PaysysApiView):
+class GroupOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class GroupPagination(StartingAfterPagination):
+    id_field = "name"
+
+
+class GroupCreateApi(PaysysApiView, ListAPIView):
+    serializer_class = GroupOutput
+    pagination_class = GroupPagination
+
+    def get_queryset(self):
+        return Group.objects.filter(name__startswith=f"{self.caller.merchant_id}:")
+
     def post(self, request):
         data = self.parse(GroupInput)
         resumed = idempotency_resume_point()
@@ -75,25 +92,10 @@ class GroupCreateApi(PaysysApiView):
             raise RuntimeError("boom")
         if data["fail"] == "conflict":
             raise ConflictError("Not now.", code="not_now")
-        response = self._group(group, status=201)
+        response = Response(self.get_serializer(group).data, status=201)
         if resumed:
             response["Resumed-From"] = resumed
         return response
-
-    def get(self, request):
-        from paysys.api.pagination import paginate
-
-        queryset = Group.objects.filter(name__startswith=f"{self.caller.merchant_id}:")
-        page = paginate(queryset, request=request, id_field="name")
-        return self.list_response(page, GroupOutput)
-
-    def _group(self, group, status):
-        return self.object_response(group, GroupOutput, status=status)
-
-
-class GroupOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
 
 
 class BareApi(APIView):

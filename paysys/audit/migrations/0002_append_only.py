@@ -8,7 +8,7 @@
   deleted, so a head cannot be rewound to hide deleted rows.
 
 A database owner can still disable triggers; the hash chain (``verify_audit``) shows what such a
-person changed. SQLite (the embedded mode) has no such triggers: the migration does nothing there.
+person changed.
 """
 
 from django.db import migrations
@@ -73,13 +73,6 @@ DROP FUNCTION IF EXISTS audit_reject_change();
 """
 
 
-def _on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql, params=None)
-
-    return run
-
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -87,5 +80,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(_on_postgresql(FORWARD), _on_postgresql(REVERSE), elidable=False),
+        migrations.RunSQL([FORWARD], [REVERSE], elidable=False),
     ]

@@ -13,7 +13,7 @@ pieces around its chain, prev_hash and seq, which Python renders. It then:
 3. moves the head, and returns the row's id, chain, seq, prev_hash and hash.
 
 A PL/pgSQL function keeps its plans for the session: the statement is parsed and planned once
-per connection, not once per row. SQLite (the embedded mode) does not get the function.
+per connection, not once per row.
 """
 
 from django.db import migrations
@@ -65,13 +65,6 @@ $$;
 REVERSE = "DROP FUNCTION IF EXISTS audit_append(jsonb, integer, integer, text, text[]);"
 
 
-def _on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql, params=None)
-
-    return run
-
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -79,5 +72,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(_on_postgresql(FORWARD), _on_postgresql(REVERSE), elidable=False),
+        migrations.RunSQL([FORWARD], [REVERSE], elidable=False),
     ]

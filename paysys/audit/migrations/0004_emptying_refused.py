@@ -6,8 +6,6 @@
 - ``AuditVerification``: the row count each nightly verification walked; append-only like
   the log (UPDATE, DELETE and TRUNCATE rejected), so ``verify_audit`` can tell a log that
   shrank.
-
-SQLite (the embedded mode) has no triggers: the SQL does nothing there.
 """
 
 import django.utils.timezone
@@ -46,13 +44,6 @@ $$;
 """
 
 
-def _on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql, params=None)
-
-    return run
-
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -74,5 +65,5 @@ class Migration(migrations.Migration):
                 "ordering": ["-id"],
             },
         ),
-        migrations.RunPython(_on_postgresql(FORWARD), _on_postgresql(REVERSE), elidable=False),
+        migrations.RunSQL([FORWARD], [REVERSE], elidable=False),
     ]

@@ -5,11 +5,12 @@ merchant, so another merchant's ``evt_`` / ``we_`` id is a 404 like an unknown o
 """
 
 import django_filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.response import Response
 
-from paysys.api.filters import ListFilterSet, filter_parameters
-from paysys.api.schema import IDEMPOTENCY_KEY_PARAMETER, LIST_PARAMETERS, list_of, responses
+from paysys.api.filters import ListFilterSet
+from paysys.api.schema import IDEMPOTENCY_KEY_PARAMETER, list_of, responses
 from paysys.api.views import PaysysApiView
 from paysys.events import webhook_services
 from paysys.events.api.serializers import (
@@ -42,32 +43,40 @@ class WebhookDeliveryFilterSet(ListFilterSet):
     status = django_filters.ChoiceFilter(field_name="status", choices=WebhookDelivery.Status.choices)
 
 
-class EventListApi(PaysysApiView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=[TAG],
         operation_id="events_list",
         summary="List the merchant's events, newest first",
-        parameters=[*LIST_PARAMETERS, *filter_parameters(EventFilterSet)],
-        responses=responses({200: list_of(EventOutput, "EventList")}),
+        responses=responses({200: EventOutput(many=True)}),
     )
-    def get(self, request):
-        return self.paginated(
-            event_list(tenant=self.caller.tenant), EventOutput, filterset_class=EventFilterSet
-        )
+)
+class EventListApi(PaysysApiView, ListAPIView):
+    serializer_class = EventOutput
+    filterset_class = EventFilterSet
+
+    def get_queryset(self):
+        return event_list(tenant=self.caller.tenant)
 
 
-class EventDetailApi(PaysysApiView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=[TAG],
         operation_id="events_retrieve",
         summary="Retrieve an event",
         responses=responses({200: EventOutput}),
     )
-    def get(self, request, event_id: str):
-        return self.object_response(event_get(event_id=event_id, tenant=self.caller.tenant), EventOutput)
+)
+class EventDetailApi(PaysysApiView, RetrieveAPIView):
+    serializer_class = EventOutput
+
+    def get_object(self):
+        return event_get(event_id=self.kwargs["event_id"], tenant=self.caller.tenant)
 
 
 class EventResendApi(PaysysApiView):
+    serializer_class = WebhookDeliveryOutput
+
     @extend_schema(
         tags=[TAG],
         operation_id="events_resend",
@@ -81,11 +90,25 @@ class EventResendApi(PaysysApiView):
         deliveries = webhook_services.webhook_resend(
             tenant=self.caller.tenant, event_id=event_id, endpoint_id=data.get("webhook_endpoint")
         )
-        rendered = WebhookDeliveryOutput(deliveries, many=True, context=self.serializer_context()).data
+        rendered = self.get_serializer(deliveries, many=True).data
         return Response({"object": "list", "data": rendered, "has_more": False})
 
 
-class WebhookEndpointListCreateApi(PaysysApiView):
+@extend_schema_view(
+    get=extend_schema(
+        tags=[TAG],
+        operation_id="webhook_endpoints_list",
+        summary="List the merchant's webhook endpoints",
+        responses=responses({200: WebhookEndpointOutput(many=True)}),
+    )
+)
+class WebhookEndpointListCreateApi(PaysysApiView, ListAPIView):
+    serializer_class = WebhookEndpointOutput
+    filterset_class = WebhookEndpointFilterSet
+
+    def get_queryset(self):
+        return webhook_endpoint_list(tenant=self.caller.tenant)
+
     @extend_schema(
         tags=[TAG],
         operation_id="webhook_endpoints_create",
@@ -104,40 +127,32 @@ class WebhookEndpointListCreateApi(PaysysApiView):
             metadata=data["metadata"],
             livemode=self.caller.livemode,
         )
-        return self._with_secret(created, status=201)
-
-    @extend_schema(
-        tags=[TAG],
-        operation_id="webhook_endpoints_list",
-        summary="List the merchant's webhook endpoints",
-        parameters=[*LIST_PARAMETERS, *filter_parameters(WebhookEndpointFilterSet)],
-        responses=responses({200: list_of(WebhookEndpointOutput, "WebhookEndpointList")}),
-    )
-    def get(self, request):
-        return self.paginated(
-            webhook_endpoint_list(tenant=self.caller.tenant),
-            WebhookEndpointOutput,
-            filterset_class=WebhookEndpointFilterSet,
-        )
-
-    def _with_secret(self, created: webhook_services.EndpointWithSecret, *, status: int) -> Response:
-        context = {**self.serializer_context(), "secret": created.secret}
-        return Response(
-            WebhookEndpointWithSecretOutput(created.endpoint, context=context).data, status=status
-        )
+        return Response(_with_secret(self, created), status=201)
 
 
-class WebhookEndpointDetailApi(PaysysApiView):
-    @extend_schema(
+def _with_secret(view: PaysysApiView, created: webhook_services.EndpointWithSecret) -> dict:
+    """The endpoint with its new secret: the responses of creation and rotation only."""
+    context = {**view.get_serializer_context(), "secret": created.secret}
+    return WebhookEndpointWithSecretOutput(created.endpoint, context=context).data
+
+
+# The webhook endpoint named in the path (``endpoint_id``), among the key's.
+class WebhookEndpointApi(PaysysApiView):
+    serializer_class = WebhookEndpointOutput
+
+    def get_object(self):
+        return webhook_endpoint_get(tenant=self.caller.tenant, endpoint_id=self.kwargs["endpoint_id"])
+
+
+@extend_schema_view(
+    get=extend_schema(
         tags=[TAG],
         operation_id="webhook_endpoints_retrieve",
         summary="Retrieve a webhook endpoint (without its secret)",
         responses=responses({200: WebhookEndpointOutput}),
     )
-    def get(self, request, endpoint_id: str):
-        endpoint = webhook_endpoint_get(tenant=self.caller.tenant, endpoint_id=endpoint_id)
-        return self.object_response(endpoint, WebhookEndpointOutput)
-
+)
+class WebhookEndpointDetailApi(WebhookEndpointApi, RetrieveAPIView):
     @extend_schema(
         tags=[TAG],
         operation_id="webhook_endpoints_update",
@@ -156,7 +171,7 @@ class WebhookEndpointDetailApi(PaysysApiView):
             description=data.get("description"),
             metadata=data.get("metadata"),
         )
-        return self.object_response(endpoint, WebhookEndpointOutput)
+        return Response(self.get_serializer(endpoint).data)
 
     @extend_schema(
         tags=[TAG],
@@ -184,18 +199,20 @@ class WebhookEndpointRotateSecretApi(PaysysApiView):
         rotated = webhook_services.webhook_endpoint_rotate_secret(
             tenant=self.caller.tenant, endpoint_id=endpoint_id
         )
-        context = {**self.serializer_context(), "secret": rotated.secret}
-        return Response(WebhookEndpointWithSecretOutput(rotated.endpoint, context=context).data)
+        return Response(_with_secret(self, rotated))
 
 
-class WebhookEndpointDeliveryListApi(PaysysApiView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         tags=[TAG],
         operation_id="webhook_endpoints_deliveries_list",
         summary="List an endpoint's deliveries, newest first",
-        parameters=[*LIST_PARAMETERS, *filter_parameters(WebhookDeliveryFilterSet)],
-        responses=responses({200: list_of(WebhookDeliveryOutput, "WebhookDeliveryList")}),
+        responses=responses({200: WebhookDeliveryOutput(many=True)}),
     )
-    def get(self, request, endpoint_id: str):
-        deliveries = webhook_delivery_list(tenant=self.caller.tenant, endpoint_id=endpoint_id)
-        return self.paginated(deliveries, WebhookDeliveryOutput, filterset_class=WebhookDeliveryFilterSet)
+)
+class WebhookEndpointDeliveryListApi(PaysysApiView, ListAPIView):
+    serializer_class = WebhookDeliveryOutput
+    filterset_class = WebhookDeliveryFilterSet
+
+    def get_queryset(self):
+        return webhook_delivery_list(tenant=self.caller.tenant, endpoint_id=self.kwargs["endpoint_id"])

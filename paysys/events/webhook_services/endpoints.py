@@ -88,7 +88,7 @@ def webhook_endpoint_create(
     url = url_validate(url)
     events = _enabled_events_clean(enabled_events)
     secret = signing.secret_generate()
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         endpoint = WebhookEndpoint.objects.create(
             merchant_id=merchant_id,
             url=url,
@@ -117,7 +117,7 @@ def webhook_endpoint_update(
     events = _enabled_events_clean(enabled_events) if enabled_events is not None else None
     if status is not None and status not in WebhookEndpoint.Status.values:
         raise InvalidRequestError("status must be 'enabled' or 'disabled'.", param="status")
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         endpoint = _endpoint_lock(tenant=tenant, endpoint_id=endpoint_id)
         if url is not None:
             endpoint.url = url
@@ -137,7 +137,7 @@ def webhook_endpoint_update(
 
 def webhook_endpoint_delete(*, tenant: Tenant, endpoint_id: str) -> WebhookEndpoint:
     """Delete: the endpoint disappears from the API, its unfinished deliveries are abandoned."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         endpoint = _endpoint_lock(tenant=tenant, endpoint_id=endpoint_id)
         now = timezone.now()
         endpoint.deleted_at = now
@@ -152,7 +152,7 @@ def webhook_endpoint_delete(*, tenant: Tenant, endpoint_id: str) -> WebhookEndpo
 def webhook_endpoint_rotate_secret(*, tenant: Tenant, endpoint_id: str) -> EndpointWithSecret:
     """A new secret; the current one keeps signing (second signature) for 24 hours."""
     secret = signing.secret_generate()
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         endpoint = _endpoint_lock(tenant=tenant, endpoint_id=endpoint_id)
         endpoint.previous_secret_encrypted = endpoint.secret_encrypted
         endpoint.previous_secret_expires_at = timezone.now() + WEBHOOK_SECRET_ROTATION_OVERLAP
@@ -167,7 +167,7 @@ def webhook_endpoint_disable(
     """Disable an endpoint (operators, the admin). No event: the merchant or an operator chose it."""
     if reason not in WebhookEndpoint.DisabledReason.values or not reason:
         raise InvalidRequestError(f"Unknown disable reason {reason!r}.", param="reason")
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         endpoint = _endpoint_lock(tenant=tenant, endpoint_id=endpoint_id)
         if endpoint.status == WebhookEndpoint.Status.DISABLED:
             return endpoint
@@ -178,7 +178,7 @@ def webhook_endpoint_disable(
 
 def webhook_endpoint_enable(*, tenant: Tenant, endpoint_id: str) -> WebhookEndpoint:
     """Enable again; deliveries abandoned meanwhile stay abandoned (resend them if wanted)."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         endpoint = _endpoint_lock(tenant=tenant, endpoint_id=endpoint_id)
         if endpoint.status != WebhookEndpoint.Status.ENABLED:
             _endpoint_set_enabled(endpoint)

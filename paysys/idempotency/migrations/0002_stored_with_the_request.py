@@ -38,13 +38,6 @@ $$;
 REVERSE = "DROP FUNCTION IF EXISTS idempotency_key_begin(text, text);"
 
 
-def _on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql, params=None)
-
-    return run
-
 
 def _unfinished_claims_delete(apps, schema_editor):
     apps.get_model("idempotency", "IdempotencyKey").objects.filter(status="in_flight").delete()
@@ -68,5 +61,5 @@ class Migration(migrations.Migration):
             model_name="idempotencykey", name="response_status", field=models.PositiveSmallIntegerField()
         ),
         migrations.AlterField(model_name="idempotencykey", name="response_body", field=models.BinaryField()),
-        migrations.RunPython(_on_postgresql(FORWARD), _on_postgresql(REVERSE), elidable=False),
+        migrations.RunSQL([FORWARD], [REVERSE], elidable=False),
     ]

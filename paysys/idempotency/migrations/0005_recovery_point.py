@@ -50,7 +50,6 @@ REVERSE = (
     "DROP FUNCTION IF EXISTS idempotency_key_begin(text, boolean, text);\n"
     "DROP FUNCTION IF EXISTS idempotency_key_lock_id(text, boolean, text);\n" + _previous.FORWARD
 )
-_on_postgresql = _previous._on_postgresql
 
 
 def _unfinished_delete(apps, schema_editor):
@@ -84,7 +83,7 @@ class Migration(migrations.Migration):
                 name="idempotency_idempotencykey_response_whole",
             ),
         ),
-        migrations.RunPython(_on_postgresql(FORWARD), _on_postgresql(REVERSE), elidable=False),
+        migrations.RunSQL([FORWARD], [REVERSE], elidable=False),
         # Reversing: rows without a response cannot exist in the older shape.
         migrations.RunPython(migrations.RunPython.noop, _unfinished_delete, elidable=True),
     ]
