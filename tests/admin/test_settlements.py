@@ -6,7 +6,7 @@ from django.db.models import F
 from django.urls import reverse
 
 from settlements.export import settlement_csv
-from settlements.models import Settlement, SettlementBatch, SettlementLine
+from settlements.models import Settlement, SettlementBatch, SettlementBreak, SettlementLine
 from settlements.services import settlement_batch_reconcile
 from tests.admin.conftest import staff_client
 
@@ -42,7 +42,8 @@ def test_the_csv_is_refused_without_the_view_permission(world):
 @pytest.mark.ledger_corrupted  # a settlement line altered on purpose
 def test_an_open_break_is_listed_for_operators_and_filtered_by_state(world):
     batch = SettlementBatch.objects.get()
-    line = SettlementLine.objects.filter(settlement__batch=batch, type="payment").order_by("pk").first()
+    # The last payment line: the world's breaks (resolved) name the first.
+    line = SettlementLine.objects.filter(settlement__batch=batch, type="payment").order_by("-pk").first()
     SettlementLine.objects.filter(pk=line.pk).update(amount=F("amount") + 1, gross=F("gross") + 1)
     breaks = settlement_batch_reconcile(batch=batch)
     assert breaks
@@ -54,4 +55,5 @@ def test_an_open_break_is_listed_for_operators_and_filtered_by_state(world):
     assert {b.pk for b in open_page.context["cl"].result_list} == {b.pk for b in breaks}
     assert f"line sl_{line.pk}".encode() in open_page.content
     resolved_page = client.get(changelist, {"resolved_at__isempty": "0"})
-    assert not resolved_page.context["cl"].result_list
+    resolved = set(SettlementBreak.objects.filter(resolved_at__isnull=False).values_list("pk", flat=True))
+    assert resolved and {b.pk for b in resolved_page.context["cl"].result_list} == resolved
