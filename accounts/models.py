@@ -130,7 +130,10 @@ class LedgerAccount(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        permissions = [("set_overdraft", "Can allow or withdraw a merchant-owned account's overdraft")]
+        permissions = [
+            ("set_overdraft", "Can allow or withdraw a merchant-owned account's overdraft"),
+            ("freeze_ledgeraccount", "Can freeze and unfreeze a ledger account"),
+        ]
         indexes = [models.Index(fields=["merchant_id", "currency"], name="accounts_acct_merchant_cur")]
         constraints = [
             models.CheckConstraint(
