@@ -17,10 +17,10 @@ ROLES = (SUPPORT, RISK, FINANCE, ADMIN)
 # The apps whose models every role may view (the admin shows their models).
 VIEWED_APPS = ("accounts", "merchants", "payments", "settlements", "audit", "events")
 
-# Maker-checker ledger adjustments (issue 19 item 6): their permissions, e.g.
-# "accounts.propose_adjustment" and "accounts.approve_adjustment", go here. Finance holds both;
-# that a proposer never approves their own adjustment is the service's rule, not a permission.
-ADJUSTMENT_PERMISSIONS: tuple[str, ...] = ()
+# Maker-checker ledger adjustments (accounts.adjustments): finance holds both; that a proposer
+# never approves or rejects their own adjustment is the service's rule (and a constraint), not a
+# permission.
+ADJUSTMENT_PERMISSIONS: tuple[str, ...] = ("accounts.propose_adjustment", "accounts.approve_adjustment")
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     # Read only everywhere: answers questions, changes nothing.

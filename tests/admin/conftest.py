@@ -11,7 +11,9 @@ from django.test import Client
 from django.utils import timezone
 from moneyed import Money
 
-from accounts.services import hold_place, ledger_verify, transfer_create
+from accounts.adjustments import adjustment_propose
+from accounts.models import AccountKind
+from accounts.services import hold_place, ledger_verify, platform_account_get, transfer_create
 from merchants.services import api_key_create, merchant_activate, merchant_onboard
 from payments.models import BlocklistEntry
 from payments.reconciliation import processor_reconcile
@@ -40,7 +42,7 @@ def world(db, settings):
     """A merchant with a key; a captured, partly refunded payment; a disputed one; one waiting
     for review; a wallet transfer and a hold; a blocklist entry; a processor break (resolved);
     a stored ledger check; tomorrow's settlement run (a batch, a settlement, lines, a payout held then released,
-    reconciliation breaks resolved)."""
+    reconciliation breaks resolved); a ledger adjustment proposed by a finance operator ("maker")."""
     merchant = merchant_onboard(name="Shop", email="shop@example.com", default_currency="EUR")
     merchant = merchant_activate(merchant_id=merchant.public_id)
     key, _ = api_key_create(merchant_id=merchant.public_id)
@@ -78,7 +80,22 @@ def world(db, settings):
     for each in found:
         settlement_break_resolve(break_id=each.pk, reason="line restored", operator_id="1")
     ledger_verify(store=True)
-    return {"merchant": merchant, "key": key, "review": review, "disputed": disputed}
+    maker = get_user_model().objects.create_user("maker", "maker@example.com", PASSWORD, is_staff=True)
+    adjustment = adjustment_propose(
+        debit_account_id=platform_account_get(kind=AccountKind.ADJUSTMENTS, currency="EUR").pk,
+        credit_account_id=wallet.pk,
+        amount=Money("1.50", "EUR"),
+        reason="ticket 12: goodwill credit",
+        operator_id=maker.pk,
+    )
+    return {
+        "merchant": merchant,
+        "key": key,
+        "review": review,
+        "disputed": disputed,
+        "maker": maker,
+        "adjustment": adjustment,
+    }
 
 
 def staff_client(*, username: str, superuser: bool = False, perms: list[str] = ()) -> tuple[Client, object]:

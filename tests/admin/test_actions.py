@@ -7,7 +7,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import F
 from django.urls import reverse
 
-from accounts.models import LedgerAccount
+from accounts.models import Adjustment, LedgerAccount
 from accounts.overdraft import account_overdraft_set
 from merchants.models import ApiKey, Merchant
 from merchants.services import merchant_suspend
@@ -93,6 +93,8 @@ ACTIONS = [
         _overdraft_wallet,
         lambda o: o.allow_negative,
     ),
+    (Adjustment, "approve", "accounts.approve_adjustment", lambda w: w["adjustment"], lambda o: o.status),
+    (Adjustment, "reject", "accounts.approve_adjustment", lambda w: w["adjustment"], lambda o: o.status),
 ]
 # A break's target alters a settlement line on purpose: verify_ledger fails while it is open.
 PARAMS = [
@@ -109,6 +111,7 @@ VIEW_PERMS = [
     "merchants.view_merchant",
     "merchants.view_apikey",
     "accounts.view_ledgeraccount",
+    "accounts.view_adjustment",
     "settlements.view_settlementbatch",
     "settlements.view_payout",
     "settlements.view_settlementbreak",

@@ -4,8 +4,12 @@ action; it sees and does exactly what its group allows (paysys/operators/roles.p
 import pytest
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.test import Client
 from django.urls import reverse
+from moneyed import Money
 
+from accounts.adjustments import adjustment_propose
+from accounts.models import Adjustment, LedgerAccount
 from paysys.audit.models import AuditEvent
 from paysys.operators.roles import ADMIN, FINANCE, RISK, ROLE_PERMISSIONS, ROLES, SUPPORT, VIEWED_APPS
 from settlements.models import Payout, PayoutHold
@@ -103,3 +107,25 @@ def test_risk_cannot_release_a_payout_finance_can(world, operator_client):
     hold = PayoutHold.objects.get(merchant=merchant, reason="KYC again")
     assert hold.released_at is not None
     assert hold.released_by == str(finance_user.pk)
+
+
+def test_finance_cannot_approve_its_own_adjustment_another_finance_operator_can(world, operator_roles):
+    maker, checker = (operator_create(FINANCE, username=f"finance-{n}") for n in ("maker", "checker"))
+    accounts = LedgerAccount.objects.filter(currency="EUR", kind__in=["adjustments", "wallet"]).order_by(
+        "kind"
+    )
+    debit, credit = accounts[0], accounts[1]
+    adjustment = adjustment_propose(
+        debit_account_id=debit.pk,
+        credit_account_id=credit.pk,
+        amount=Money("2.00", "EUR"),
+        reason="ticket 5",
+        operator_id=maker.pk,
+    )
+    changelist = reverse("admin:accounts_adjustment_changelist")
+    approve = {"action": "approve", ACTION_CHECKBOX_NAME: [adjustment.pk], "confirm": "1", "reason": "ok"}
+    for user, status in ((maker, "proposed"), (checker, "approved")):
+        client = Client()
+        client.force_login(user)
+        assert client.post(changelist, approve).status_code == 302
+        assert Adjustment.objects.get(pk=adjustment.pk).status == status
