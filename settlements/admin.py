@@ -1,14 +1,19 @@
 """Settlements in the admin: read-only. Batches with their settlements, breaks and failures,
-settlements with their lines, payouts. Money moves only through ``settlements.services``; the
-decisions taken here are actions asking for a reason (``paysys.admin.actions``): run a batch
-again (retrying its failed merchants), hold and release a merchant's payouts."""
+settlements with their lines (and a link to them as CSV, the bytes ``settlements.export`` writes
+for the API and ``manage.py export_settlement``), reconciliation breaks, payouts. Money moves
+only through ``settlements.services``; the decisions taken here are actions asking for a reason
+(``paysys.admin.actions``): run a batch again (retrying its failed merchants), hold and release
+a merchant's payouts, resolve a break."""
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, StreamingHttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from paysys.admin.actions import confirmed_action, each_through
 from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin, ServiceOnlyHistoryAdmin
 from paysys.admin.display import MoneyDisplayMixin
+from settlements.export import CSV_MEDIA_TYPE, settlement_csv_rows
 from settlements.models import (
     Payout,
     PayoutHold,
@@ -17,7 +22,7 @@ from settlements.models import (
     SettlementBreak,
     SettlementLine,
 )
-from settlements.services import payout_hold, payout_release, settlement_run
+from settlements.services import payout_hold, payout_release, settlement_break_resolve, settlement_run
 
 LIST_PER_PAGE = 50
 AMOUNTS = (
@@ -109,7 +114,29 @@ class SettlementAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
     list_filter = ("status", "currency", "livemode", "batch__date")
     search_fields = ("public_id", "merchant__public_id", "merchant__name")
     list_select_related = ("batch", "merchant")
+    readonly_fields = ("lines_csv",)
     inlines = [SettlementLineInline]
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.lines_csv_view)
+        return [
+            path("<path:object_id>/lines.csv", view, name="settlements_settlement_lines_csv"),
+            *super().get_urls(),
+        ]
+
+    def lines_csv_view(self, request: HttpRequest, object_id: str) -> StreamingHttpResponse:
+        """The settlement's lines as CSV, to whoever may view the settlement."""
+        settlement = self.get_object(request, object_id)
+        if settlement is None or not self.has_view_permission(request, settlement):
+            raise Http404("No such settlement.")
+        response = StreamingHttpResponse(settlement_csv_rows(settlement), content_type=CSV_MEDIA_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{settlement.public_id}.csv"'
+        return response
+
+    @admin.display(description="Lines as CSV")
+    def lines_csv(self, settlement: Settlement) -> str:
+        url = reverse("admin:settlements_settlement_lines_csv", args=[settlement.pk])
+        return format_html('<a href="{}">{}.csv</a>', url, settlement.public_id)
 
 
 @admin.register(SettlementLine)
@@ -129,6 +156,41 @@ class SettlementLineAdmin(SettlementsReadOnlyMixin, ServiceOnlyAdmin):
     list_filter = ("type",)
     search_fields = ("source", "settlement__public_id")
     list_select_related = ("settlement", "transaction")
+
+
+@admin.register(SettlementBreak)
+class SettlementBreakAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
+    list_display = (
+        "id",
+        "batch",
+        "settlement",
+        "kind",
+        "what",
+        "expected",
+        "found",
+        "created",
+        "resolved_at",
+        "resolved_by",
+        "resolution",
+    )
+    list_filter = (("resolved_at", admin.EmptyFieldListFilter), "kind", "batch__date")
+    search_fields = ("what", "settlement__public_id", "settlement__merchant__public_id")
+    list_select_related = ("batch", "settlement")
+    actions = ["resolve"]
+
+    @confirmed_action(
+        description="Resolve (the reason says what was done about it)", permission="resolve_settlementbreak"
+    )
+    def resolve(self, request, queryset, reason):
+        each_through(
+            self,
+            request,
+            queryset,
+            lambda found: settlement_break_resolve(
+                break_id=found.pk, reason=reason, operator_id=str(request.user.pk)
+            ),
+            "Breaks resolved",
+        )
 
 
 @admin.register(Payout)

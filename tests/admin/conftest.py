@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.db.models import F
 from django.test import Client, TestCase
 from django.utils import timezone
 from moneyed import Money
@@ -18,7 +19,14 @@ from payments.models import BlocklistEntry
 from payments.reconciliation import processor_reconcile
 from payments.services import dispute_open, payment_create, payments_resolve_processing, refund_create
 from paysys.events.webhook_services import webhook_endpoint_create
-from settlements.services import payout_hold, payout_release, settlement_run
+from settlements.models import SettlementBatch, SettlementLine
+from settlements.services import (
+    payout_hold,
+    payout_release,
+    settlement_batch_reconcile,
+    settlement_break_resolve,
+    settlement_run,
+)
 from tests.payments.conftest import (  # noqa: F401 (fixtures)
     _fresh_processor_state,
     card,
@@ -36,8 +44,8 @@ PROJECT_APPS = {"accounts", "merchants", "payments", "settlements", "audit", "ev
 def world(db, settings):
     """A merchant with a key and a webhook endpoint; a captured, partly refunded payment; a disputed one; one waiting
     for review; a wallet transfer and a hold; a blocklist entry; a processor break (resolved);
-    a stored ledger check; tomorrow's settlement run (a batch, a settlement, lines, a payout held then released);
-    a ledger adjustment proposed by a finance operator ("maker")."""
+    a stored ledger check; tomorrow's settlement run (a batch, a settlement, lines, a payout held then released,
+    reconciliation breaks resolved); a ledger adjustment proposed by a finance operator ("maker")."""
     merchant = merchant_onboard(name="Shop", email="shop@example.com", default_currency="EUR")
     merchant = merchant_activate(merchant_id=merchant.public_id)
     key, _ = api_key_create(merchant_id=merchant.public_id)
@@ -70,6 +78,14 @@ def world(db, settings):
     payout_hold(merchant_id=merchant.public_id, reason="KYC review")
     settlement_run(date=timezone.now().date() + timedelta(days=1))
     payout_release(merchant_id=merchant.public_id, reason="KYC done")
+    # Reconciliation breaks on a line altered behind the run's back, then the line restored
+    # and the breaks resolved.
+    line = SettlementLine.objects.filter(type="payment").order_by("pk").first()
+    SettlementLine.objects.filter(pk=line.pk).update(amount=F("amount") + 1, gross=F("gross") + 1)
+    found = settlement_batch_reconcile(batch=SettlementBatch.objects.get())
+    SettlementLine.objects.filter(pk=line.pk).update(amount=F("amount") - 1, gross=F("gross") - 1)
+    for each in found:
+        settlement_break_resolve(break_id=each.pk, reason="line restored", operator_id="1")
     ledger_verify(store=True)
     maker = get_user_model().objects.create_user("maker", "maker@example.com", PASSWORD, is_staff=True)
     adjustment = adjustment_propose(

@@ -4,6 +4,7 @@ and the reason reaches the audit rows the service writes."""
 import pytest
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import F
 from django.urls import reverse
 
 from accounts.models import Adjustment, LedgerAccount
@@ -12,8 +13,8 @@ from merchants.models import ApiKey, Merchant
 from merchants.services import merchant_suspend
 from payments.models import Dispute, Payment
 from paysys.audit.models import AuditEvent
-from settlements.models import Payout, SettlementBatch
-from settlements.services import payout_hold
+from settlements.models import Payout, SettlementBatch, SettlementBreak, SettlementLine
+from settlements.services import payout_hold, settlement_batch_reconcile
 from tests.admin.conftest import PROJECT_APPS, staff_client
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +48,14 @@ def _held_payout(world):
     return Payout.objects.get(pk=payout.pk)
 
 
+def _open_break(world):
+    """A line altered behind the run's back: reconciliation records the difference."""
+    batch = SettlementBatch.objects.get()
+    lines = SettlementLine.objects.filter(settlement__batch=batch, type="payment")
+    lines.update(amount=F("amount") + 1, gross=F("gross") + 1)
+    return settlement_batch_reconcile(batch=batch)[0]
+
+
 # (model, action, permission, the object it acts on, its state after the action)
 ACTIONS = [
     (Payment, "approve_review", "payments.review_payment", lambda w: w["review"], lambda o: o.status),
@@ -68,6 +77,13 @@ ACTIONS = [
         lambda w: SettlementBatch.objects.get(),
         lambda o: o.runs,
     ),
+    (
+        SettlementBreak,
+        "resolve",
+        "settlements.resolve_settlementbreak",
+        _open_break,
+        lambda o: o.resolved_at,
+    ),
     (Payout, "hold_payouts", "settlements.hold_payout", _pending_payout, lambda o: o.status),
     (Payout, "release_payouts", "settlements.hold_payout", _held_payout, lambda o: o.status),
     (
@@ -80,7 +96,15 @@ ACTIONS = [
     (Adjustment, "approve", "accounts.approve_adjustment", lambda w: w["adjustment"], lambda o: o.status),
     (Adjustment, "reject", "accounts.approve_adjustment", lambda w: w["adjustment"], lambda o: o.status),
 ]
-IDS = [f"{model.__name__}.{action}" for model, action, *_ in ACTIONS]
+# A break's target alters a settlement line on purpose: verify_ledger fails while it is open.
+PARAMS = [
+    pytest.param(
+        *row,
+        id=f"{row[0].__name__}.{row[1]}",
+        marks=[pytest.mark.ledger_corrupted] if row[0] is SettlementBreak else [],
+    )
+    for row in ACTIONS
+]
 VIEW_PERMS = [
     "payments.view_payment",
     "payments.view_dispute",
@@ -90,6 +114,7 @@ VIEW_PERMS = [
     "accounts.view_adjustment",
     "settlements.view_settlementbatch",
     "settlements.view_payout",
+    "settlements.view_settlementbreak",
 ]
 
 
@@ -121,7 +146,7 @@ def _reasoned_rows(reason: str):
     return AuditEvent.objects.filter(metadata__reason=reason)
 
 
-@pytest.mark.parametrize(("model", "action", "perm", "target", "state"), ACTIONS, ids=IDS)
+@pytest.mark.parametrize(("model", "action", "perm", "target", "state"), PARAMS)
 def test_without_its_permission_the_action_is_not_offered_and_a_crafted_post_does_nothing(
     world, model, action, perm, target, state
 ):
@@ -141,7 +166,7 @@ def test_without_its_permission_the_action_is_not_offered_and_a_crafted_post_doe
     assert not _reasoned_rows(reason).exists()
 
 
-@pytest.mark.parametrize(("model", "action", "perm", "target", "state"), ACTIONS, ids=IDS)
+@pytest.mark.parametrize(("model", "action", "perm", "target", "state"), PARAMS)
 def test_with_its_permission_the_action_confirms_requires_a_reason_and_audits_it(
     world, model, action, perm, target, state
 ):
