@@ -66,10 +66,11 @@ class MetadataField(serializers.Field):
 
 @extend_schema_field(OpenApiTypes.INT)
 class MinorAmountField(serializers.Field):
-    """A decimal amount of the object's currency as an integer of minor units (10.50 EUR → 1050).
+    """An amount as an integer of minor units (10.50 EUR → 1050): a ``Money`` (a ``MoneyField``),
+    or a decimal of the object's currency.
 
-    ``currency`` names the object's attribute holding the currency code (dotted for a related
-    object's), read from the object the field's ``source`` starts at.
+    ``currency`` names the object's attribute holding the currency code of a decimal (dotted for
+    a related object's), read from the object the field's ``source`` starts at.
     """
 
     def __init__(self, *, currency: str = "currency", **kwargs: object) -> None:
@@ -77,7 +78,10 @@ class MinorAmountField(serializers.Field):
         super().__init__(**kwargs)
 
     def get_attribute(self, instance: object) -> Money:
-        return Money(super().get_attribute(instance), get_attribute(instance, self.currency_attrs))
+        value = super().get_attribute(instance)
+        if isinstance(value, Money):
+            return value
+        return Money(value, get_attribute(instance, self.currency_attrs))
 
     def to_representation(self, value: Money) -> int:
         return money_to_minor(value)
