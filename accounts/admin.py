@@ -148,3 +148,7 @@ class LedgerVerificationAdmin(LedgerReadOnlyMixin, ServiceOnlyAdmin):
     list_display = ("id", "ok", "created", "duration_ms")
     list_filter = ("ok",)
     readonly_fields = ("ok", "summary", "failures", "duration_ms", "created")
+
+
+# Maker-checker adjustments: their own module (propose, approve, reject through the service).
+from accounts import adjustment_admin  # noqa: E402, F401

@@ -1,6 +1,6 @@
 """Ledger-specific errors, each a subclass of the project's ``paysys.errors`` hierarchy."""
 
-from paysys.errors import ConflictError, InvalidRequestError, ServiceUnavailableError
+from paysys.errors import ConflictError, InvalidRequestError, PermissionDeniedError, ServiceUnavailableError
 
 
 class UnbalancedPostingError(InvalidRequestError):
@@ -56,3 +56,15 @@ class AccountOverdrawnError(ConflictError):
     """Overdraft cannot be withdrawn from an account that is below zero."""
 
     default_code = "account_overdrawn"
+
+
+class AdjustmentStateError(ConflictError):
+    """An adjustment is decided once: approving or rejecting one already decided is refused."""
+
+    default_code = "adjustment_already_decided"
+
+
+class AdjustmentOwnDecisionError(PermissionDeniedError):
+    """Maker-checker: the operator who proposed an adjustment never approves or rejects it."""
+
+    default_code = "adjustment_own_decision"

@@ -8,6 +8,8 @@ set-based SQL (triggers, ``verify_ledger``, settlements) reads them directly; se
 An account's posted balance is ``posted_base`` plus the sum of its ``LedgerBalanceShard`` rows
 (credits land on one shard so a hot account does not serialize its payers; see the services
 module). ``pending`` is the amount held by open holds; available = posted - pending.
+
+Manual adjustments (maker-checker) live in ``accounts.adjustment_models``.
 """
 
 from decimal import Decimal
@@ -16,6 +18,7 @@ from django.db import models
 from django.db.models import Q
 from moneyed import Money
 
+from accounts.adjustment_models import Adjustment, AdjustmentStatus  # noqa: F401 (the app's models)
 from paysys.audit.history import HistoricalRecords
 from paysys.ids import ID_MAX_LENGTH, new_id
 
@@ -130,7 +133,10 @@ class LedgerAccount(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        permissions = [("set_overdraft", "Can allow or withdraw a merchant-owned account's overdraft")]
+        permissions = [
+            ("set_overdraft", "Can allow or withdraw a merchant-owned account's overdraft"),
+            ("freeze_ledgeraccount", "Can freeze and unfreeze a ledger account"),
+        ]
         indexes = [models.Index(fields=["merchant_id", "currency"], name="accounts_acct_merchant_cur")]
         constraints = [
             models.CheckConstraint(

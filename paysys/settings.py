@@ -6,6 +6,7 @@ in-process cache), so ``make run`` works on a bare machine. With ``DATABASE_URL`
 and ``CELERY_BROKER_URL`` set it runs on a real PostgreSQL, Redis and broker.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -53,7 +54,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "paysys.operators.apps.OperatorsAdminConfig",  # django.contrib.admin, with the second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -67,10 +68,14 @@ INSTALLED_APPS = [
     "simple_history",
     "django_celery_beat",
     "django_prometheus",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "paysys.audit",
     "paysys.events",
     "paysys.idempotency",
     "paysys.ops",
+    "paysys.operators",
     "accounts",
     "merchants",
     "payments",
@@ -88,11 +93,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "paysys.audit.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Last, as django-axes asks: turns a locked-out log-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "paysys.urls"
@@ -178,6 +186,38 @@ CELERY_TASK_TIME_LIMIT = 600
 # obj.save(), around the services (paysys.admin.base.ServiceOnlyHistoryAdmin refuses it too).
 SIMPLE_HISTORY_REVERT_DISABLED = True
 SIMPLE_HISTORY_EDIT = False
+
+# --- Operators' log-in (paysys/operators; PCI DSS 8.2.8, 8.3.4, 8.3.6, 8.4.2) --------------
+# A TOTP second factor for the admin: always in production; elsewhere an operator who enrolled a
+# device gives its code, one who did not logs in with the password (tests, `make run`).
+PAYSYS_ADMIN_OTP_REQUIRED = PRODUCTION or env.bool("PAYSYS_ADMIN_OTP_REQUIRED", default=False)
+OTP_TOTP_ISSUER = f"paysys {PAYSYS_ENV}"
+# django-axes: an operator name is locked for AXES_COOLOFF_TIME after AXES_FAILURE_LIMIT failed
+# log-ins. Off in the test settings by default (Django's test client logs in without a request,
+# which axes refuses); the lockout tests turn it on. Never off in production.
+AXES_ENABLED = PRODUCTION or env.bool("AXES_ENABLED", default=PAYSYS_ENV != "test")
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+# By operator name, as PCI DSS 8.3.4 asks of a user ID; by address it would lock out a whole
+# office behind one NAT, so axes' warning about it is silenced on purpose.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# A session ends after this many seconds without a request (every request pushes the expiry on)
+# and when the browser closes.
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=15 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # --- Internationalisation, time -------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -387,6 +427,8 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_SAMESITE = "Strict"
+    CSRF_COOKIE_SAMESITE = "Strict"
 
 # --- Logging: JSON lines carrying request and correlation ids --------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -7,12 +7,14 @@ import io
 from collections.abc import Iterator
 
 from settlements.models import Settlement
-from settlements.objects import LINE_COLUMNS, settlement_line_object
 from settlements.selectors import settlement_line_list
+from settlements.serializers import SettlementLineOutput, settlement_line_object
 
 CSV_MEDIA_TYPE = "text/csv"
 # Lines read from the database per round trip: memory stays flat for a large settlement.
 CSV_CHUNK_SIZE = 2000
+# The line's fields as the API shows them, less ``object`` (every row is a line).
+LINE_COLUMNS = tuple(name for name in SettlementLineOutput().fields if name != "object")
 
 
 def settlement_csv_rows(settlement: Settlement) -> Iterator[str]:

@@ -53,3 +53,18 @@ def beat_schedule(db):
 
     for name in BEAT_SCHEDULE_MIGRATIONS:
         importlib.import_module(name).schedule_create(apps, None)
+
+
+@pytest.fixture
+def operator_roles(db):
+    """The roles' groups, as the migration writes them (a transactional test's flush removes them)."""
+    from django.apps import apps
+
+    from paysys.operators.roles import roles_sync
+
+    roles_sync(apps)
+
+
+@pytest.fixture
+def otp_required(settings):
+    settings.PAYSYS_ADMIN_OTP_REQUIRED = True

@@ -145,6 +145,7 @@ class Payment(models.Model):
             ("review_payment", "Can approve or decline a payment held for review"),
             ("cancel_payment", "Can cancel (void) an uncaptured payment"),
             ("dispute_payment", "Can open a dispute on a payment"),
+            ("refund_payment", "Can refund a payment"),
         ]
         ordering = ["-id"]
         indexes = [

@@ -66,11 +66,11 @@ class MetadataField(serializers.Field):
 
 @extend_schema_field(OpenApiTypes.INT)
 class MinorAmountField(serializers.Field):
-    """An amount as an integer of minor units (10.50 EUR → 1050): a ``Money`` (a ``MoneyField``),
-    or a decimal of the object's currency.
+    """An amount as an integer of the currency's minor units (10.50 EUR → 1050): a ``Money``
+    (django-money's ``MoneyField``), or a decimal of the object's currency.
 
-    ``currency`` names the object's attribute holding the currency code of a decimal (dotted for
-    a related object's), read from the object the field's ``source`` starts at.
+    ``currency`` names the object's attribute holding a decimal's currency code (dotted for a
+    related object's), read from the object the field's ``source`` starts at.
     """
 
     def __init__(self, *, currency: str = "currency", **kwargs: object) -> None:
@@ -78,10 +78,10 @@ class MinorAmountField(serializers.Field):
         super().__init__(**kwargs)
 
     def get_attribute(self, instance: object) -> Money:
-        value = super().get_attribute(instance)
-        if isinstance(value, Money):
-            return value
-        return Money(value, get_attribute(instance, self.currency_attrs))
+        amount = super().get_attribute(instance)
+        if isinstance(amount, Money):
+            return amount
+        return Money(amount, get_attribute(instance, self.currency_attrs))
 
     def to_representation(self, value: Money) -> int:
         return money_to_minor(value)
@@ -115,6 +115,26 @@ class ObjectNameField(serializers.ChoiceField):
 
     def to_representation(self, value: object) -> str:
         return self.object_name
+
+
+class _FixedValue:
+    """The same value for every object rendered (``source="*"``: no attribute is read)."""
+
+    def __init__(self, value: object, **kwargs: object) -> None:
+        self.fixed_value = value
+        super().__init__(source="*", **kwargs)
+
+    def to_representation(self, instance: object) -> object:
+        return self.fixed_value
+
+
+class FixedCharField(_FixedValue, serializers.CharField):
+    """A string the same for every object, a plain string in the schema (``ObjectNameField``
+    declares its one value as an enum)."""
+
+
+class FixedBooleanField(_FixedValue, serializers.BooleanField):
+    """A boolean the same for every object (a deletion's ``deleted: true``)."""
 
 
 def json_type_error(field: serializers.Field, value: object) -> object:

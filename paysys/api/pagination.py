@@ -24,6 +24,11 @@ DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 
 
+def list_body(data: list, *, has_more: bool) -> dict:
+    """The list body, paginated or not (an event's resend answers every delivery at once)."""
+    return {"object": "list", "data": data, "has_more": has_more}
+
+
 def page_limit(request: Request) -> int:
     raw = request.query_params.get("limit")
     if raw is None:
@@ -78,7 +83,7 @@ class StartingAfterPagination(BasePagination):
         return anchor_pk
 
     def get_paginated_response(self, data: list) -> Response:
-        return Response({"object": "list", "data": data, "has_more": self.has_more})
+        return Response(list_body(data, has_more=self.has_more))
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         return {

@@ -16,10 +16,8 @@ from paysys.api.filters import CurrencyFilter, ListFilterSet
 from paysys.api.pagination import StartingAfterPagination
 from paysys.api.schema import responses
 from paysys.api.views import PaysysApiView
-from settlements.api.serializers import PayoutOutput, SettlementLineOutput, SettlementOutput
 from settlements.export import CSV_MEDIA_TYPE, settlement_csv_rows
 from settlements.models import LineType, Payout, Settlement
-from settlements.objects import line_pk
 from settlements.selectors import (
     payout_get,
     payout_list,
@@ -27,6 +25,7 @@ from settlements.selectors import (
     settlement_line_list,
     settlement_list,
 )
+from settlements.serializers import PayoutOutput, SettlementLineOutput, SettlementOutput, line_pk
 
 TAG = "Settlements"
 

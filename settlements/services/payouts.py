@@ -38,7 +38,7 @@ from paysys.errors import InvalidRequestError, NotFoundError
 from paysys.events.services import event_emit
 from settlements import bank
 from settlements.models import Payout, PayoutHold, Settlement
-from settlements.objects import payout_object
+from settlements.serializers import payout_object
 
 # Payouts one ``payouts_update`` run looks at, each in its own transaction.
 PAYOUTS_UPDATE_BATCH = 500

@@ -56,7 +56,7 @@ from paysys.money import round_half_up
 from settlements import persistence
 from settlements.errors import SettlementRunInProgressError
 from settlements.models import LineType, Settlement, SettlementBatch, SettlementLine
-from settlements.objects import settlement_object
+from settlements.serializers import settlement_object
 from settlements.services.payouts import payout_create
 from settlements.services.reconcile import settlement_batch_reconcile
 

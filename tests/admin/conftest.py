@@ -10,7 +10,9 @@ from django.test import Client
 from django.utils import timezone
 from moneyed import Money
 
-from accounts.services import hold_place, ledger_verify, transfer_create
+from accounts.adjustments import adjustment_propose
+from accounts.models import AccountKind
+from accounts.services import hold_place, ledger_verify, platform_account_get, transfer_create
 from merchants.services import api_key_create, merchant_activate, merchant_onboard
 from payments.models import BlocklistEntry
 from payments.reconciliation import processor_reconcile
@@ -31,7 +33,8 @@ PROJECT_APPS = {"accounts", "merchants", "payments", "settlements", "audit", "ev
 def world(db, settings):
     """A merchant with a key; a captured, partly refunded payment; a disputed one; one waiting
     for review; a wallet transfer and a hold; a blocklist entry; a processor break (resolved);
-    a stored ledger check; tomorrow's settlement run (a batch, a settlement, lines, a payout held then released)."""
+    a stored ledger check; tomorrow's settlement run (a batch, a settlement, lines, a payout held then released);
+    a ledger adjustment proposed by a finance operator ("maker")."""
     merchant = merchant_onboard(name="Shop", email="shop@example.com", default_currency="EUR")
     merchant = merchant_activate(merchant_id=merchant.public_id)
     key, _ = api_key_create(merchant_id=merchant.public_id)
@@ -61,7 +64,22 @@ def world(db, settings):
     settlement_run(date=timezone.now().date() + timedelta(days=1))
     payout_release(merchant_id=merchant.public_id, reason="KYC done")
     ledger_verify(store=True)
-    return {"merchant": merchant, "key": key, "review": review, "disputed": disputed}
+    maker = get_user_model().objects.create_user("maker", "maker@example.com", PASSWORD, is_staff=True)
+    adjustment = adjustment_propose(
+        debit_account_id=platform_account_get(kind=AccountKind.ADJUSTMENTS, currency="EUR").pk,
+        credit_account_id=wallet.pk,
+        amount=Money("1.50", "EUR"),
+        reason="ticket 12: goodwill credit",
+        operator_id=maker.pk,
+    )
+    return {
+        "merchant": merchant,
+        "key": key,
+        "review": review,
+        "disputed": disputed,
+        "maker": maker,
+        "adjustment": adjustment,
+    }
 
 
 def staff_client(*, username: str, superuser: bool = False, perms: list[str] = ()) -> tuple[Client, object]:

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
-from accounts.models import LedgerAccount
+from accounts.models import Adjustment, LedgerAccount
 from accounts.overdraft import account_overdraft_set
 from merchants.models import ApiKey, Merchant
 from merchants.services import merchant_suspend
@@ -77,6 +77,8 @@ ACTIONS = [
         _overdraft_wallet,
         lambda o: o.allow_negative,
     ),
+    (Adjustment, "approve", "accounts.approve_adjustment", lambda w: w["adjustment"], lambda o: o.status),
+    (Adjustment, "reject", "accounts.approve_adjustment", lambda w: w["adjustment"], lambda o: o.status),
 ]
 IDS = [f"{model.__name__}.{action}" for model, action, *_ in ACTIONS]
 VIEW_PERMS = [
@@ -85,6 +87,7 @@ VIEW_PERMS = [
     "merchants.view_merchant",
     "merchants.view_apikey",
     "accounts.view_ledgeraccount",
+    "accounts.view_adjustment",
     "settlements.view_settlementbatch",
     "settlements.view_payout",
 ]

@@ -18,6 +18,7 @@ MONEY_MODELS = {
     "accounts.JournalTransaction",
     "accounts.Entry",
     "accounts.Hold",
+    "accounts.Adjustment",
     "accounts.Transfer",
     "accounts.LedgerVerification",
     "merchants.Merchant",

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from tests.api.platform_app import OTHER_KEY, READ_KEY, SUSPENDED_KEY, WRITE_KEY
+from tests.api.platform_app import OTHER_KEY, READ_KEY, SUSPENDED_KEY, WRITE_KEY, groups
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def test_read_only_key_may_read_but_not_write(platform_api):
     assert call("get", "/v1/groups", key=READ_KEY).status_code == 200
     response = call("post", "/v1/groups", key=READ_KEY, body={"name": "x"})
     assert_error(response, 403, "permission_error", code="read_only_key")
-    assert not Group.objects.exists()
+    assert not groups().exists()
 
 
 def test_suspended_merchant_gets_403_merchant_suspended(platform_api):

@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.utils import timezone
@@ -15,7 +14,7 @@ from django.utils import timezone
 from paysys import crypto
 from paysys.idempotency.models import IdempotencyKey
 from paysys.idempotency.services import idempotency_keys_prune, request_fingerprint
-from tests.api.platform_app import OTHER_KEY, WRITE_KEY
+from tests.api.platform_app import OTHER_KEY, WRITE_KEY, groups
 
 
 def post(body, key="k1", secret=WRITE_KEY, path="/v1/groups"):
@@ -38,7 +37,7 @@ def test_same_key_same_body_replays_status_and_bytes(platform_api):
         assert (again.status_code, again.content) == (201, first.content)
         assert again["Idempotent-Replayed"] == "true"
         assert again["Request-Id"] != first["Request-Id"]
-    assert Group.objects.count() == 1
+    assert groups().count() == 1
 
 
 @pytest.mark.django_db
@@ -54,7 +53,7 @@ def test_same_key_other_body_is_422(platform_api):
     response = post({"name": "b"})
     assert response.status_code == 422
     assert response.json()["error"]["type"] == "idempotency_error"
-    assert Group.objects.count() == 1
+    assert groups().count() == 1
 
 
 @pytest.mark.django_db
@@ -63,7 +62,7 @@ def test_keys_are_scoped_per_merchant(platform_api):
     theirs = post({"name": "a"}, secret=OTHER_KEY)
     assert theirs.status_code == 201
     assert "Idempotent-Replayed" not in theirs
-    assert Group.objects.count() == 2
+    assert groups().count() == 2
 
 
 @pytest.mark.django_db
@@ -95,7 +94,7 @@ def test_fingerprint_covers_method_path_and_body():
 @pytest.mark.django_db(transaction=True)
 def test_server_error_rolls_back_the_write_and_frees_the_key(platform_api):
     assert post({"name": "a", "fail": "crash"}).status_code == 500
-    assert not Group.objects.exists()
+    assert not groups().exists()
     assert not IdempotencyKey.objects.exists()
     assert post({"name": "a"}).status_code == 201
 
@@ -106,7 +105,7 @@ def test_business_write_and_stored_response_commit_together(platform_api):
     row = IdempotencyKey.objects.get()
     assert row.response_status == 201
     assert crypto.decrypt(bytes(row.response_body)) == response.content
-    assert Group.objects.count() == 1
+    assert groups().count() == 1
 
 
 @pytest.mark.django_db
@@ -153,7 +152,7 @@ def test_in_flight_request_gets_409_and_then_replays(platform_api):
         first = slow.result(timeout=30)
     assert first.status_code == 201
     assert post({"name": "a"}).content == first.content
-    assert Group.objects.count() == 1
+    assert groups().count() == 1
 
 
 @pytest.mark.timeout(120)
@@ -172,7 +171,7 @@ def test_concurrent_identical_requests_run_once(platform_api):
     created = [r for r in responses if r.status_code == 201]
     assert len({r.content for r in created}) == 1
     assert sum(1 for r in created if "Idempotent-Replayed" not in r) == 1
-    assert Group.objects.count() == 1
+    assert groups().count() == 1
 
 
 @pytest.mark.django_db
@@ -198,7 +197,7 @@ def test_a_checkpoint_commits_the_work_and_a_retry_resumes_there(platform_api):
     body = {"name": "a", "checkpoint": True, "fail": "crash_first"}
     assert post(body).status_code == 500
     # The work before the checkpoint committed, with the point a retry resumes at.
-    group = Group.objects.get()
+    group = groups().get()
     row = IdempotencyKey.objects.get()
     assert (row.recovery_point, row.response_status, row.response_body) == (f"group:{group.pk}", None, None)
     assert post({"name": "b", "checkpoint": True}).status_code == 422
@@ -206,7 +205,7 @@ def test_a_checkpoint_commits_the_work_and_a_retry_resumes_there(platform_api):
     assert resumed.status_code == 201
     assert resumed["Resumed-From"] == f"group:{group.pk}"
     assert json.loads(resumed.content)["id"] == group.pk
-    assert Group.objects.count() == 1
+    assert groups().count() == 1
     replay = post(body)
     assert (replay.status_code, replay.content, replay["Idempotent-Replayed"]) == (
         201,
@@ -236,7 +235,7 @@ def test_a_request_past_its_checkpoint_keeps_the_key_until_it_ends(platform_api)
     assert first.status_code == 201
     assert "Resumed-From" not in first
     assert post(body).content == first.content
-    assert Group.objects.count() == 1
+    assert groups().count() == 1
     # Released at the end: no session of this database holds an advisory lock any more.
     with connection.cursor() as cursor:
         cursor.execute(

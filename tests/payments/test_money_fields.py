@@ -78,7 +78,7 @@ def test_a_stored_payment_reads_its_amounts_as_money(merchant_factory):
 
 def test_the_migration_to_money_fields_changes_no_sql(db):
     out = StringIO()
-    call_command("sqlmigrate", "payments", "0006", stdout=out)
+    call_command("sqlmigrate", "payments", "0007", stdout=out)
     statements = [line for line in out.getvalue().splitlines() if line and not line.startswith("--")]
     assert statements == ["BEGIN;", "COMMIT;"]
 

@@ -21,6 +21,7 @@ from standardwebhooks.webhooks import Webhook
 from paysys.errors import ConflictError, NotFoundError
 from paysys.events import webhook_services as ws
 from paysys.events.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from paysys.events.serializers import event_payload
 from paysys.events.ssrf import WebhookUrlBlockedError
 from paysys.events.webhook_services.attempts import endpoint_slot_acquire
 from paysys.tenancy import Tenant
@@ -95,7 +96,7 @@ def test_successful_delivery_is_signed_verifiable_and_recorded(
 
     request = receiver.received[0]
     payload = Webhook(created.secret).verify(request.body, request.headers)
-    assert payload == ws.event_payload(Event.objects.get(pk=event.pk))
+    assert payload == event_payload(Event.objects.get(pk=event.pk))
     assert request.headers["webhook-id"] == event.public_id
     assert abs(int(request.headers["webhook-timestamp"]) - time.time()) < 10
     delivery.refresh_from_db()

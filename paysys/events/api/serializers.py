@@ -1,47 +1,24 @@
-"""How events, webhook endpoints and deliveries look in the merchant API.
+"""What the merchant API's event and webhook endpoints accept, and the outputs only it shows.
 
-An event renders exactly as its webhook body (``webhook_services.event_payload``), so what a
-receiver got and what ``GET /v1/events/{id}`` shows are the same object. An endpoint's
-``secret`` appears only in the responses of creation and ``rotate_secret``.
+Events and endpoints render through ``paysys.events.serializers``, the rendering their webhooks
+carry. An endpoint's ``secret`` appears only in the responses of creation and ``rotate_secret``.
 """
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from paysys.api.fields import MetadataField, ObjectSerializer
+from paysys.api.fields import FixedBooleanField, FixedCharField, MetadataField, ObjectSerializer
 from paysys.events.models import (
     WEBHOOK_DESCRIPTION_MAX_LENGTH,
     WEBHOOK_URL_MAX_LENGTH,
     WebhookDelivery,
     WebhookEndpoint,
 )
-from paysys.events.types import ENABLED_EVENT_CHOICES, EVENT_TYPE_CHOICES
-from paysys.events.webhook_services import MAX_ENABLED_EVENTS, event_payload
-
-EVENT_TYPE_MAX_LENGTH = 100
-
-
-@extend_schema_field({"type": "string", "enum": EVENT_TYPE_CHOICES})
-class EventTypeField(serializers.CharField):
-    """An event type; the schema lists every type paysys sends (``paysys.events.types``)."""
-
-
-@extend_schema_field({"type": "string", "enum": ENABLED_EVENT_CHOICES, "maxLength": EVENT_TYPE_MAX_LENGTH})
-class EnabledEventField(serializers.CharField):
-    """An event type or ``*``: the schema lists them, the service refuses any other (a 400
-    naming ``enabled_events``)."""
-
-
-class EventOutput(serializers.Serializer):
-    id = serializers.CharField(help_text="`evt_…`; also the `webhook-id` header of its deliveries.")
-    object = serializers.CharField(help_text="Always `event`.")
-    type = EventTypeField(help_text="What happened: docs/webhooks.md says when each type is sent.")
-    created = serializers.DateTimeField()
-    livemode = serializers.BooleanField()
-    data = serializers.DictField(help_text='`{"object": {...}}`: the object as the API showed it then.')
-
-    def to_representation(self, instance):
-        return event_payload(instance)
+from paysys.events.serializers import (
+    EVENT_TYPE_MAX_LENGTH,
+    EnabledEventField,
+    WebhookEndpointOutput,
+)
+from paysys.events.webhook_services import MAX_ENABLED_EVENTS
 
 
 class EventResendInput(serializers.Serializer):
@@ -85,22 +62,6 @@ class WebhookEndpointUpdateInput(serializers.Serializer):
     metadata = MetadataField(default=None)
 
 
-class WebhookEndpointOutput(ObjectSerializer):
-    object_name = "webhook_endpoint"
-
-    url = serializers.CharField()
-    description = serializers.CharField()
-    enabled_events = serializers.ListField(child=EnabledEventField())
-    status = serializers.ChoiceField(choices=WebhookEndpoint.Status.choices)
-    disabled_reason = serializers.SerializerMethodField(
-        help_text="`merchant`, `operator`, `gone` (answered 410) or `failing` (failed for 3 days); null when enabled."
-    )
-    metadata = MetadataField()
-
-    def get_disabled_reason(self, obj: WebhookEndpoint) -> str | None:
-        return obj.disabled_reason or None
-
-
 class WebhookEndpointWithSecretOutput(WebhookEndpointOutput):
     secret = serializers.SerializerMethodField(help_text="`whsec_…`: shown on creation and rotation only.")
 
@@ -109,9 +70,9 @@ class WebhookEndpointWithSecretOutput(WebhookEndpointOutput):
 
 
 class WebhookEndpointDeletedOutput(serializers.Serializer):
-    id = serializers.CharField()
-    object = serializers.CharField(help_text="Always `webhook_endpoint`.")
-    deleted = serializers.BooleanField()
+    id = serializers.CharField(source="public_id")
+    object = FixedCharField("webhook_endpoint", help_text="Always `webhook_endpoint`.")
+    deleted = FixedBooleanField(True)
 
 
 class WebhookDeliveryOutput(ObjectSerializer):

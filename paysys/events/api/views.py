@@ -10,21 +10,21 @@ from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.response import Response
 
 from paysys.api.filters import ListFilterSet
+from paysys.api.pagination import list_body
 from paysys.api.schema import IDEMPOTENCY_KEY_PARAMETER, list_of, responses
 from paysys.api.views import PaysysApiView
 from paysys.events import webhook_services
 from paysys.events.api.serializers import (
-    EventOutput,
     EventResendInput,
     WebhookDeliveryOutput,
     WebhookEndpointCreateInput,
     WebhookEndpointDeletedOutput,
-    WebhookEndpointOutput,
     WebhookEndpointUpdateInput,
     WebhookEndpointWithSecretOutput,
 )
 from paysys.events.models import WebhookDelivery, WebhookEndpoint
 from paysys.events.selectors import event_get, event_list
+from paysys.events.serializers import EventOutput, WebhookEndpointOutput
 from paysys.events.types import EVENT_TYPE_CHOICES
 from paysys.events.webhook_selectors import webhook_delivery_list, webhook_endpoint_get, webhook_endpoint_list
 
@@ -91,7 +91,7 @@ class EventResendApi(PaysysApiView):
             tenant=self.caller.tenant, event_id=event_id, endpoint_id=data.get("webhook_endpoint")
         )
         rendered = self.get_serializer(deliveries, many=True).data
-        return Response({"object": "list", "data": rendered, "has_more": False})
+        return Response(list_body(rendered, has_more=False))
 
 
 @extend_schema_view(
@@ -183,7 +183,7 @@ class WebhookEndpointDetailApi(WebhookEndpointApi, RetrieveAPIView):
         endpoint = webhook_services.webhook_endpoint_delete(
             tenant=self.caller.tenant, endpoint_id=endpoint_id
         )
-        return Response({"id": endpoint.public_id, "object": "webhook_endpoint", "deleted": True})
+        return Response(WebhookEndpointDeletedOutput(endpoint).data)
 
 
 class WebhookEndpointRotateSecretApi(PaysysApiView):

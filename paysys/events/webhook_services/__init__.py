@@ -46,7 +46,6 @@ from paysys.events.webhook_services.endpoints import (
     webhook_endpoint_update,
 )
 from paysys.events.webhook_services.fanout import webhook_fanout, webhook_fanout_missed
-from paysys.events.webhook_services.payloads import event_payload
 from paysys.events.webhook_services.policy import (
     MAX_ENABLED_EVENTS,
     MAX_WEBHOOK_ATTEMPTS,
@@ -89,7 +88,6 @@ __all__ = [
     "WEBHOOK_RETRY_JITTER",
     "EndpointWithSecret",
     "SweepResult",
-    "event_payload",
     "retry_delay",
     "webhook_deliver",
     "webhook_deliver_batch",

@@ -18,10 +18,10 @@ from paysys import metrics
 from paysys.errors import InvalidRequestError, NotFoundError
 from paysys.events import signing
 from paysys.events.models import WebhookDelivery, WebhookEndpoint
+from paysys.events.serializers import webhook_endpoint_object
 from paysys.events.services import event_emit
 from paysys.events.ssrf import url_validate
 from paysys.events.types import ENDPOINT_DISABLED_EVENT, WILDCARD_EVENT
-from paysys.events.webhook_services.payloads import webhook_endpoint_payload
 from paysys.events.webhook_services.policy import (
     MAX_ENABLED_EVENTS,
     UNFINISHED,
@@ -234,7 +234,7 @@ def endpoint_disable_automatically(*, endpoint_pk: int, reason: str, now: dateti
             event_type=ENDPOINT_DISABLED_EVENT,
             merchant_id=endpoint.merchant_id,
             object_type="webhook_endpoint",
-            data={"object": webhook_endpoint_payload(endpoint)},
+            data={"object": webhook_endpoint_object(endpoint)},
             livemode=endpoint.livemode,
         )
         metrics.webhook_delivery_record(outcome="endpoint_disabled")

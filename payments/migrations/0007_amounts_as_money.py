@@ -7,7 +7,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("payments", "0005_processor_break"),
+        ("payments", "0006_refund_permission"),
     ]
 
     operations = [
