@@ -96,8 +96,8 @@ def top_up_create(
             merchant=merchant,
             account=wallet,
             payment=payment,
-            amount=amount.amount,
             currency=amount.currency.code,
+            amount=amount,
             metadata=dict(metadata or {}),
             livemode=livemode,
         )
@@ -106,7 +106,7 @@ def top_up_create(
             object_type="top_up",
             object_id=top_up.public_id,
             new_state=TopUp.TopUpStatus.PROCESSING,
-            amount=top_up.amount,
+            amount=top_up.amount.amount,
             currency=top_up.currency,
             merchant_id=merchant.public_id,
             metadata={"account": wallet.public_id, "payment": payment.public_id},

@@ -180,13 +180,15 @@ def fee_compute(amount: Money, *, basis_points: int, fixed: Money) -> Money:
     return Money(round_half_up(exact, code), code)
 
 
-def money_display(amount: Decimal | None, currency: str) -> str:
+def money_display(amount: Money | Decimal | None, currency: str) -> str:
     """An amount as an operator reads it, in its currency's own precision: ``EUR 25.00``,
     ``JPY 1,500``, ``KWD 1.050``, ``EUR -3.10``. The one formatting of money for people (the
     admin's lists and pages); ``""`` for no amount. A code paysys does not support (an old row,
     an empty currency) shows the stored amount as it is rather than failing the page."""
     if amount is None:
         return ""
+    if isinstance(amount, Money):
+        amount = amount.amount
     if not currency_is_supported(currency):
         return f"{currency} {amount}".strip()
     return f"{currency} {Decimal(amount):,.{currency_exponent(currency)}f}"

@@ -1,9 +1,10 @@
 """Payment methods, payments, refunds, disputes, processor operations and the risk blocklist.
 
-Amounts are ``DecimalField(19, 3)`` beside one upper-case ``currency`` column per row, as in
-the ledger: every amount of a payment shares its currency, so one column states it once and
-set-based SQL (settlements, reports) reads amounts directly. Services hand out ``Money``; the
-API converts to integer minor units in ``paysys.money`` only.
+Amounts are django-money ``MoneyField``s (``fields.AmountField``: NUMERIC(19, 3)) sharing one
+upper-case ``currency`` column per row: every amount of a payment is in its currency, one
+column states it once, an amount in another currency is refused, and set-based SQL
+(settlements, reports) reads the amounts directly. Reading one gives ``Money``; the API
+converts to integer minor units in ``paysys.money`` only.
 
 What the database guarantees (named constraints): amounts are positive where they must be;
 ``0 <= amount_refunded <= amount_captured <= amount``; the capturable amount never exceeds the

@@ -13,7 +13,7 @@ from payments.models.fields import (
     MESSAGE_MAX_LENGTH,
     STATUS_MAX_LENGTH,
     ZERO,
-    amount_field,
+    AmountField,
     new_payment_id,
     new_payment_method_id,
 )
@@ -82,13 +82,14 @@ class Payment(models.Model):
     capture_method = models.CharField(
         max_length=16, choices=CaptureMethod.choices, default=CaptureMethod.AUTOMATIC
     )
+    # Declared before the amounts: the one currency column they share.
     currency = models.CharField(max_length=3)
-    amount = amount_field()
-    amount_capturable = amount_field(default=ZERO)
-    amount_captured = amount_field(default=ZERO)
-    amount_refunded = amount_field(default=ZERO)
+    amount = AmountField()
+    amount_capturable = AmountField(default=ZERO)
+    amount_captured = AmountField(default=ZERO)
+    amount_refunded = AmountField(default=ZERO)
     # Computed once, at capture, from the merchant's fee plan (half-up to the minor unit).
-    fee = amount_field(default=ZERO)
+    fee = AmountField(default=ZERO)
     # Split payments: [{"destination": "mer_...", "amount": "<decimal>"}], booked at capture.
     transfer_data = models.JSONField(default=list, blank=True)
     payment_method = models.ForeignKey(
@@ -211,21 +212,18 @@ class Payment(models.Model):
     def __str__(self) -> str:
         return f"{self.public_id} {money_display(self.amount, self.currency)} {self.status}"
 
-    def money(self, value: Decimal) -> Money:
-        return Money(value, self.currency)
-
     @property
     def refunded(self) -> bool:
-        return self.amount_captured > 0 and self.amount_refunded == self.amount_captured
+        return self.amount_captured.amount > 0 and self.amount_refunded == self.amount_captured
 
     @property
-    def amount_transferred(self) -> Decimal:
+    def amount_transferred(self) -> Money:
         """What the split transfers (``transfer_data``) send to connected merchants at capture."""
-        return sum((Decimal(t["amount"]) for t in self.transfer_data), Decimal(0))
+        return Money(sum((Decimal(t["amount"]) for t in self.transfer_data), ZERO), self.currency)
 
     @property
-    def net(self) -> Decimal:
+    def net(self) -> Money:
         """What the merchant keeps of the capture: less the fee and the split transfers."""
-        if not self.amount_captured:
-            return Decimal(0)
+        if not self.amount_captured.amount:
+            return Money(ZERO, self.currency)
         return self.amount_captured - self.fee - self.amount_transferred

@@ -3,7 +3,7 @@
 from django.db import models
 from django.db.models import F, Q
 
-from payments.models.fields import CODE_MAX_LENGTH, ZERO, amount_field, new_dispute_id, new_refund_id
+from payments.models.fields import CODE_MAX_LENGTH, ZERO, AmountField, new_dispute_id, new_refund_id
 from payments.models.payments import Payment
 from paysys.audit.history import HistoricalRecords
 from paysys.ids import ID_MAX_LENGTH
@@ -26,8 +26,9 @@ class Refund(models.Model):
     public_id = models.CharField(max_length=ID_MAX_LENGTH, unique=True, default=new_refund_id, editable=False)
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="refunds")
-    amount = amount_field()
+    # Declared before the amount: the currency column it reads.
     currency = models.CharField(max_length=3)
+    amount = AmountField()
     status = models.CharField(max_length=16, choices=RefundStatus.choices, default=RefundStatus.PENDING)
     reason = models.CharField(max_length=32, choices=Reason.choices, blank=True, default="")
     failure_reason = models.CharField(max_length=CODE_MAX_LENGTH, blank=True, default="")
@@ -67,12 +68,13 @@ class Dispute(models.Model):
     )
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes")
     merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="disputes")
-    amount = amount_field()
-    fee = amount_field(default=ZERO)
+    # Declared before the amounts: the one currency column they share.
+    currency = models.CharField(max_length=3)
+    amount = AmountField()
+    fee = AmountField(default=ZERO)
     # The part of amount + fee the merchant's balances could not cover at opening, carried by
     # the platform's dispute_losses account (recovered first if the dispute is won).
-    platform_shortfall = amount_field(default=ZERO)
-    currency = models.CharField(max_length=3)
+    platform_shortfall = AmountField(default=ZERO)
     status = models.CharField(
         max_length=16, choices=DisputeStatus.choices, default=DisputeStatus.NEEDS_RESPONSE
     )

@@ -3,7 +3,7 @@
 from django.db import models
 from django.db.models import Q
 
-from payments.models.fields import amount_field, new_top_up_id
+from payments.models.fields import AmountField, new_top_up_id
 from payments.models.payments import Payment
 from payments.states import Status
 from paysys.ids import ID_MAX_LENGTH
@@ -31,8 +31,9 @@ class TopUp(models.Model):
     )
     payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="top_up")
     TENANT_FIELDS = ("merchant", "livemode")
-    amount = amount_field()
+    # Declared before the amount: the currency column it reads.
     currency = models.CharField(max_length=3)
+    amount = AmountField()
     metadata = models.JSONField(default=dict, blank=True)
     livemode = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
@@ -53,7 +54,7 @@ class TopUp(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.public_id} {self.amount} {self.currency} {self.status}"
+        return f"{self.public_id} {self.amount.amount} {self.currency} {self.status}"
 
     @property
     def status(self) -> str:

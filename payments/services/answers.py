@@ -8,6 +8,7 @@ import logging
 from decimal import Decimal
 
 from django.utils import timezone
+from moneyed import Money
 
 from accounts.services import ledger_atomic
 from payments.models import Payment, ProcessorOperation, Refund
@@ -73,7 +74,7 @@ def _apply_capture(payment: Payment, op: ProcessorOperation, result: ProcessorRe
             payment, action=Action.RESOLVE, target=Status.REQUIRES_CAPTURE, reason_code="not_sent"
         )
     elif result.status == OperationStatus.SUCCEEDED:
-        post = capture_book(payment, captured=payment.money(op.amount))
+        post = capture_book(payment, captured=Money(op.amount, payment.currency))
         payment_transition(
             payment,
             action=Action.RESOLVE,

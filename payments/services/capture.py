@@ -17,7 +17,7 @@ from paysys.errors import CardError, InvalidRequestError, ServiceUnavailableErro
 
 
 def _capture_amount(payment: Payment, amount: Money | None) -> Money:
-    capturable = payment.money(payment.amount_capturable)
+    capturable = payment.amount_capturable
     if amount is None:
         return capturable
     if amount.currency.code != payment.currency:
@@ -28,7 +28,7 @@ def _capture_amount(payment: Payment, amount: Money | None) -> Money:
             code="amount_too_large",
             param="amount",
         )
-    if amount.amount < payment.amount_transferred:
+    if amount < payment.amount_transferred:
         raise InvalidRequestError(
             "The amount to capture is less than the split transfers.", code="amount_too_small", param="amount"
         )
@@ -52,7 +52,7 @@ def capture_run(*, payment_pk: int, amount: Money | None) -> Payment:
             )
             post()
             return payment, None
-        op = operation_begin(payment, kind=Kind.CAPTURE, amount=captured.amount)
+        op = operation_begin(payment, kind=Kind.CAPTURE, amount=captured)
         payment_transition(payment, action=Action.CAPTURE, target=Status.PROCESSING)
         return payment, op
 

@@ -147,8 +147,8 @@ def payment_create(
         )
         payment = Payment.objects.create(
             merchant=merchant,
-            amount=amount.amount,
             currency=amount.currency.code,
+            amount=amount,
             capture_method=capture_method,
             payment_method=method,
             source_account=wallet,
@@ -168,7 +168,7 @@ def payment_create(
             object_type="payment",
             object_id=payment.public_id,
             new_state=payment.status,
-            amount=payment.amount,
+            amount=payment.amount.amount,
             currency=payment.currency,
             merchant_id=merchant.public_id,
         )

@@ -37,7 +37,7 @@ def _dispute_audit(
         object_id=dispute.public_id,
         previous_state=previous,
         new_state=dispute.status,
-        amount=dispute.amount,
+        amount=dispute.amount.amount,
         currency=dispute.currency,
         merchant_id=dispute.payment.merchant.public_id,
         metadata={"payment": dispute.payment.public_id},
@@ -62,7 +62,7 @@ def dispute_open(
         raise PaymentsConflictError(
             "This payment is already disputed.", code="charge_already_disputed", current_status=payment.status
         )
-    disputed = payment.money(payment.amount_captured - payment.amount_refunded)
+    disputed = payment.amount_captured - payment.amount_refunded
     if disputed.amount <= 0:
         raise PaymentsConflictError(
             "Nothing remains to dispute on this payment.",
@@ -78,21 +78,21 @@ def dispute_open(
         kind=AccountKind.CARD_CLEARING, currency=payment.currency, livemode=payment.livemode
     )
     fees = platform_account_get(kind=AccountKind.FEES, currency=payment.currency, livemode=payment.livemode)
-    if shortfall > 0:
+    if shortfall.amount > 0:
         losses = platform_account_get(
             kind=AccountKind.DISPUTE_LOSSES, currency=payment.currency, livemode=payment.livemode
         )
-        lines.append(PostingLine(losses.pk, payment.money(-shortfall)))
+        lines.append(PostingLine(losses.pk, -shortfall))
     lines.append(PostingLine(clearing.pk, disputed))
     if fee.amount > 0:
         lines.append(PostingLine(fees.pk, fee))
     dispute = Dispute.objects.create(
         payment=payment,
         merchant=payment.merchant,
-        amount=disputed.amount,
-        fee=fee.amount,
-        platform_shortfall=shortfall,
         currency=payment.currency,
+        amount=disputed,
+        fee=fee,
+        platform_shortfall=shortfall,
         reason=reason[:64] or "general",
         evidence_due_by=timezone.now() + timedelta(days=settings.PAYSYS_DISPUTE_EVIDENCE_DAYS),
         livemode=payment.livemode,
@@ -158,7 +158,7 @@ def dispute_close(*, dispute_id: str, outcome: str, operator_id: str | None = No
             f"This dispute's status is {dispute.status}; it is closed.", current_status=dispute.status
         )
     if outcome == Dispute.DisputeStatus.WON:
-        amount = payment.money(dispute.amount)
+        amount = dispute.amount
         clearing = platform_account_get(
             kind=AccountKind.CARD_CLEARING, currency=payment.currency, livemode=payment.livemode
         )
@@ -167,13 +167,13 @@ def dispute_close(*, dispute_id: str, outcome: str, operator_id: str | None = No
         )
         recovered = min(dispute.platform_shortfall, dispute.amount)
         lines = [PostingLine(clearing.pk, -amount)]
-        if recovered > 0:
+        if recovered.amount > 0:
             losses = platform_account_get(
                 kind=AccountKind.DISPUTE_LOSSES, currency=payment.currency, livemode=payment.livemode
             )
-            lines.append(PostingLine(losses.pk, payment.money(recovered)))
-        if dispute.amount - recovered > 0:
-            lines.append(PostingLine(pending.pk, payment.money(dispute.amount - recovered)))
+            lines.append(PostingLine(losses.pk, recovered))
+        if (amount - recovered).amount > 0:
+            lines.append(PostingLine(pending.pk, amount - recovered))
         ledger_post(
             reference=f"dispute_won:{dispute.public_id}",
             kind=TransactionKind.DISPUTE,

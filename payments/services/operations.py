@@ -8,8 +8,9 @@ processor's result, ``"timeout"`` (unknown) or ``None`` (the processor never rec
 import functools
 import secrets
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from typing import Any
+
+from moneyed import Money
 
 from payments.models import Payment, ProcessorOperation
 from payments.processor import (
@@ -29,7 +30,7 @@ NOT_SENT_MESSAGE = "The processor did not receive the request; nothing was charg
 
 
 def operation_begin(
-    payment: Payment, *, kind: str, amount: Decimal | None = None, params: Mapping[str, Any] | None = None
+    payment: Payment, *, kind: str, amount: Money | None = None, params: Mapping[str, Any] | None = None
 ) -> ProcessorOperation:
     """Record the operation about to be sent; its reference is what the processor dedupes on.
 
@@ -41,7 +42,7 @@ def operation_begin(
         payment=payment,
         kind=kind,
         reference=f"{payment.public_id}:{kind}:{secrets.token_hex(OPERATION_SUFFIX_BYTES)}",
-        amount=amount,
+        amount=None if amount is None else amount.amount,
         params=dict(params or {}),
     )
 
@@ -67,7 +68,7 @@ def operation_send(op: ProcessorOperation, payment: Payment) -> ProcessorResult 
     # The mode's processor (``processor_call``): a live operation without a live processor was
     # refused before it was recorded (``processor_mode_check``); resumed, its outcome is unknown.
     send = functools.partial(processor_call, op.kind, livemode=payment.livemode, reference=op.reference)
-    amount = payment.money(op.amount) if op.amount is not None else None
+    amount = Money(op.amount, payment.currency) if op.amount is not None else None
     authorization = payment.processor_authorization
     if op.kind == Kind.AUTHORIZE:
         return _call(lambda: send(token=_token(payment), amount=amount))

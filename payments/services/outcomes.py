@@ -51,7 +51,7 @@ def capture_book(payment: Payment, *, captured: Money) -> Callable[[], None]:
     currency = payment.currency
     pay = payment.public_id
     pending = merchant_pending_get(merchant_id=merchant_id, currency=currency, livemode=payment.livemode)
-    transfers = [(t["destination"], payment.money(Decimal(t["amount"]))) for t in payment.transfer_data]
+    transfers = [(t["destination"], Money(Decimal(t["amount"]), currency)) for t in payment.transfer_data]
     transferred = sum((amount for _, amount in transfers), Money(0, currency))
     terms = merchant_fee_terms_get(merchant=payment.merchant, currency=currency)
     fee = min(
@@ -86,9 +86,9 @@ def capture_book(payment: Payment, *, captured: Money) -> Callable[[], None]:
             merchant_id=merchant_id,
             metadata={"destination": destination},
         )
-    payment.amount_captured = captured.amount
+    payment.amount_captured = captured
     payment.amount_capturable = Decimal(0)
-    payment.fee = fee.amount
+    payment.fee = fee
     payment.captured_at = timezone.now()
 
     def post() -> None:
@@ -151,7 +151,7 @@ def payment_canceled(
 
 def merchant_debit_lines(
     *, merchant_id: str, livemode: bool, amount: Money, allow_shortfall: bool
-) -> tuple[list[PostingLine], Decimal]:
+) -> tuple[list[PostingLine], Money]:
     """Debit the merchant: ``available``, then ``pending``, then ``reserve``; return (lines, shortfall).
 
     The accounts are locked (ascending id) before their balances are read, so the split holds
@@ -177,7 +177,7 @@ def merchant_debit_lines(
             code="balance_insufficient",
             param="amount",
         )
-    return lines, remaining
+    return lines, Money(remaining, amount.currency)
 
 
 def refund_audit(refund: Refund, previous: str) -> None:
@@ -187,7 +187,7 @@ def refund_audit(refund: Refund, previous: str) -> None:
         object_id=refund.public_id,
         previous_state=previous,
         new_state=refund.status,
-        amount=refund.amount,
+        amount=refund.amount.amount,
         currency=refund.currency,
         merchant_id=refund.payment.merchant.public_id,
         metadata={"payment": refund.payment.public_id},

@@ -37,7 +37,7 @@ def refund_create(
                 code="charge_disputed",
                 current_status=locked.status,
             )
-        remaining = locked.money(locked.amount_captured - locked.amount_refunded)
+        remaining = locked.amount_captured - locked.amount_refunded
         wanted = remaining if amount is None else amount
         if wanted.currency != remaining.currency:
             raise InvalidRequestError("The refund is in the payment's currency.", param="amount")
@@ -50,8 +50,8 @@ def refund_create(
         refund = Refund.objects.create(
             payment=locked,
             merchant=locked.merchant,
-            amount=wanted.amount,
             currency=locked.currency,
+            amount=wanted,
             reason=reason,
             metadata=dict(metadata or {}),
             livemode=locked.livemode,
@@ -74,7 +74,7 @@ def refund_create(
             metadata={"payment": locked.public_id, "refund": refund.public_id},
             merchant_id=merchant_id,
         )
-        locked.amount_refunded += wanted.amount
+        locked.amount_refunded += wanted
         locked.save()
         refund_audit(refund, "")
         payment_emit(locked, "payment.refunded")

@@ -67,7 +67,7 @@ def payment_transition(
         object_id=payment.public_id,
         previous_state=previous,
         new_state=target,
-        amount=payment.amount,
+        amount=payment.amount.amount,
         currency=payment.currency,
         merchant_id=payment.merchant.public_id,
         reason_code=reason_code[:64],

@@ -46,7 +46,7 @@ def wallet_authorize(payment: Payment) -> None:
     now = timezone.now()
     hold = hold_place(
         account_id=payment.source_account_id,
-        amount=payment.money(payment.amount),
+        amount=payment.amount,
         reference=f"payment:{payment.public_id}",
         expires_at=authorization_expiry(now) + timedelta(days=1),
     )

@@ -35,7 +35,7 @@ def test_refund_from_the_payment_page_goes_through_the_service_with_the_reason(w
     )
     assert response.status_code == 302, response.context["form"].errors
     refund = Refund.objects.filter(payment=payment).order_by("-id").first()
-    assert refund.amount == Decimal("7.500") and refund.reason == "requested_by_customer"
+    assert refund.amount == Money("7.50", "EUR") and refund.reason == "requested_by_customer"
     row = AuditEvent.objects.filter(object_id=refund.public_id).order_by("id").first()
     assert row.actor_type == "operator" and row.actor_id == str(user.pk)
     assert row.metadata["reason"] == "ticket 4411"

@@ -27,7 +27,7 @@ def test_a_test_key_cannot_refund_a_live_payment(live_processor, test_api, live_
     assert refund.status_code == 404
     strip = lambda e: {k: v for k, v in e.items() if k not in {"request_id", "message"}}  # noqa: E731
     assert strip(_error(refund)) == strip(_error(unknown))
-    assert Payment.objects.get(public_id=live_payment.json()["id"]).amount_refunded == 0
+    assert Payment.objects.get(public_id=live_payment.json()["id"]).amount_refunded.amount == 0
     # The live key refunds it.
     assert (
         live_api.post("/v1/refunds", {"payment": live_payment.json()["id"], "amount": 100}).status_code == 201

@@ -35,14 +35,14 @@ def test_dispute_card_opens_a_dispute_after_capture(zero_fee_merchant):
     assert payment.status == "succeeded" and payment.disputed
     dispute = Dispute.objects.get(payment=payment)
     assert (dispute.amount, dispute.fee, dispute.status) == (
-        Decimal("100.00"),
-        Decimal("15.00"),
+        eur("100.00"),
+        eur("15.00"),
         "needs_response",
     )
     assert Event.objects.filter(type="dispute.created", object_id=dispute.public_id).exists()
     # 100 in, 115 out: the 15 the merchant cannot cover is carried by the platform.
     assert posted(zero_fee_merchant.public_id, AccountKind.PENDING) == 0
-    assert dispute.platform_shortfall == Decimal("15.00")
+    assert dispute.platform_shortfall == eur("15.00")
     assert_ledger_ok()
 
 
@@ -52,7 +52,7 @@ def test_operator_dispute_debits_amount_and_fee_and_won_returns_the_amount(zero_
     payment_create(merchant=zero_fee_merchant, amount=eur("50.00"), card=card())
     refund_create(payment=first, amount=eur("20.00"))
     dispute = dispute_open(payment_id=first.public_id, reason="fraudulent", operator_id="9")
-    assert dispute.amount == Decimal("80.00") and dispute.platform_shortfall == 0
+    assert dispute.amount == eur("80.00") and dispute.platform_shortfall == eur("0")
     assert posted(mid, AccountKind.PENDING) == Decimal("130.00") - Decimal("95.00")
     closed = dispute_close(dispute_id=dispute.public_id, outcome="won", operator_id="9")
     assert closed.status == "won"
@@ -67,7 +67,7 @@ def test_lost_dispute_moves_nothing_more_and_books_the_shortfall_as_loss(zero_fe
     dispute = dispute_open(payment_id=payment.public_id)
     losses_before = posted("", AccountKind.DISPUTE_LOSSES)
     dispute_close(dispute_id=dispute.public_id, outcome="lost")
-    assert posted("", AccountKind.DISPUTE_LOSSES) == losses_before == -dispute.platform_shortfall
+    assert posted("", AccountKind.DISPUTE_LOSSES) == losses_before == -dispute.platform_shortfall.amount
     assert posted(zero_fee_merchant.public_id, AccountKind.PENDING) == 0
     assert_ledger_ok()
 
@@ -75,7 +75,7 @@ def test_lost_dispute_moves_nothing_more_and_books_the_shortfall_as_loss(zero_fe
 def test_won_dispute_repays_the_platform_shortfall_first(zero_fee_merchant):
     payment = payment_create(merchant=zero_fee_merchant, amount=eur("10.00"), card=card())
     dispute = dispute_open(payment_id=payment.public_id)  # 10 + 15 fee against 10: shortfall 15
-    assert dispute.platform_shortfall == Decimal("15.00")
+    assert dispute.platform_shortfall == eur("15.00")
     dispute_close(dispute_id=dispute.public_id, outcome="won")
     # 10 returned: all of it repays the platform's 15 shortfall (5 stay a loss), none to the merchant.
     assert posted("", AccountKind.DISPUTE_LOSSES) == Decimal("-5.00")
@@ -111,11 +111,11 @@ def test_the_fee_plan_sets_the_dispute_fee_per_currency(merchant_factory, settin
     )
     payment = payment_create(merchant=shop, amount=Money(10000, "JPY"), card=card())
     dispute = dispute_open(payment_id=payment.public_id, reason="fraudulent", operator_id="9")
-    assert dispute.fee == Decimal(2000)  # ¥2,000 from the plan, not the 1,500 default
+    assert dispute.fee == Money(2000, "JPY")  # ¥2,000 from the plan, not the 1,500 default
     # ¥10,000 captured, ¥12,000 owed: pending is emptied and the platform carries ¥2,000.
     pending = LedgerAccount.objects.get(
         merchant_id=shop.public_id, kind=AccountKind.PENDING, currency="JPY", livemode=False
     )
     assert account_balance_get(account_id=pending.pk).posted.amount == 0
-    assert dispute.platform_shortfall == Decimal(2000)
+    assert dispute.platform_shortfall == Money(2000, "JPY")
     assert_ledger_ok()

@@ -44,10 +44,10 @@ def platform_balance(kind, currency=EUR):
 def test_automatic_card_payment_captures_books_fee_and_emits_events(merchant):
     payment = payment_create(merchant=merchant, amount=eur("10.00"), card=card())
     assert payment.status == "succeeded"
-    assert payment.amount_captured == Decimal("10.00")
+    assert payment.amount_captured == eur("10.00")
     # 2.9 % of 10.00 + 0.30 = 0.59
-    assert payment.fee == Decimal("0.59")
-    assert payment.net == Decimal("9.41")
+    assert payment.fee == eur("0.59")
+    assert payment.net == eur("9.41")
     assert balance(merchant, AccountKind.PENDING) == Decimal("9.41")
     assert platform_balance(AccountKind.FEES) == Decimal("0.59")
     types = list(
@@ -67,12 +67,12 @@ def test_automatic_card_payment_captures_books_fee_and_emits_events(merchant):
 def test_manual_capture_partial_releases_the_rest(merchant):
     payment = payment_create(merchant=merchant, amount=eur("50.00"), card=card(), capture_method="manual")
     assert payment.status == "requires_capture"
-    assert payment.amount_capturable == Decimal("50.00")
+    assert payment.amount_capturable == eur("50.00")
     assert not Entry.objects.filter(transaction__reference=f"capture:{payment.public_id}").exists()
     captured = payment_capture(payment=payment, amount=eur("20.00"))
     assert captured.status == "succeeded"
-    assert (captured.amount_captured, captured.amount_capturable) == (Decimal("20.00"), Decimal("0"))
-    assert captured.fee == Decimal("0.88")  # 0.58 + 0.30
+    assert (captured.amount_captured, captured.amount_capturable) == (eur("20.00"), eur("0"))
+    assert captured.fee == eur("0.88")  # 0.58 + 0.30
     assert_ledger_ok()
 
 
@@ -124,7 +124,7 @@ def test_review_decline_voids_the_authorization(merchant):
 def test_cancel_voids_an_uncaptured_payment(merchant):
     payment = payment_create(merchant=merchant, amount=eur("10.00"), card=card(), capture_method="manual")
     canceled = payment_cancel(payment=payment)
-    assert canceled.status == "canceled" and canceled.amount_capturable == 0
+    assert canceled.status == "canceled" and canceled.amount_capturable == eur("0")
     assert ProcessorOperation.objects.filter(payment=payment, kind="void", status="succeeded").exists()
 
 
@@ -150,7 +150,7 @@ def test_wallet_payment_holds_then_captures_into_pending(merchant):
         funded - Decimal("30.00"),
         funded - Decimal("30.00"),
     )
-    assert balance(merchant, AccountKind.PENDING) == Decimal("30.00") - captured.fee
+    assert balance(merchant, AccountKind.PENDING) == Decimal("30.00") - captured.fee.amount
     assert_ledger_ok()
 
 
@@ -178,7 +178,7 @@ def test_split_payment_books_transfers_to_connected_merchants(merchant_factory):
     )
     assert payment.status == "succeeded"
     assert balance(seller, AccountKind.PENDING) == Decimal("70.00")
-    assert balance(platform, AccountKind.PENDING) == Decimal("100.00") - Decimal("70.00") - payment.fee
+    assert balance(platform, AccountKind.PENDING) == Decimal("100.00") - Decimal("70.00") - payment.fee.amount
     assert_ledger_ok()
 
 
@@ -296,11 +296,11 @@ def test_lost_capture_answer_is_resolved_into_the_booked_capture(merchant, setti
     payment = payment_create(merchant=merchant, amount=eur("10.00"), card=card(), capture_method="manual")
     settings.PAYSYS_PROCESSOR_SIMULATOR_TIMEOUT_RATE = 1.0
     pending = payment_capture(payment=payment, amount=eur("6.00"))
-    assert pending.status == "processing" and pending.amount_captured == 0
+    assert pending.status == "processing" and pending.amount_captured == eur("0")
     settings.PAYSYS_PROCESSOR_SIMULATOR_TIMEOUT_RATE = 0.0
     assert payments_resolve_processing(min_age=timedelta(0))["resolved"] == 1
     payment.refresh_from_db()
-    assert (payment.status, payment.amount_captured) == ("succeeded", Decimal("6.00"))
+    assert (payment.status, payment.amount_captured) == ("succeeded", eur("6.00"))
     assert_ledger_ok()
 
 

@@ -32,9 +32,9 @@ def test_partial_and_multiple_refunds_add_up_and_emit_events(merchant_factory):
     refund_create(payment=payment, amount=eur("10.00"), reason="requested_by_customer")
     refund_create(payment=payment, amount=eur("5.00"))
     last = refund_create(payment=payment)
-    assert last.amount == Decimal("15.00")
+    assert last.amount == eur("15.00")
     payment.refresh_from_db()
-    assert payment.amount_refunded == Decimal("30.00") and payment.refunded
+    assert payment.amount_refunded == eur("30.00") and payment.refunded
     assert posted(merchant.public_id, AccountKind.PENDING) == 0
     assert Event.objects.filter(type="refund.succeeded").count() == 3
     with pytest.raises(InvalidRequestError) as info:
@@ -89,7 +89,7 @@ def test_refund_declined_by_the_processor_is_reversed(merchant_factory, settings
     refund = refund_create(payment=payment, amount=eur("4.00"))
     assert refund.status == "failed"
     payment.refresh_from_db()
-    assert payment.amount_refunded == 0
+    assert payment.amount_refunded == eur("0")
     assert posted(merchant.public_id, AccountKind.PENDING) == Decimal("10.00")
     assert Event.objects.filter(type="refund.failed", object_id=refund.public_id).exists()
     assert_ledger_ok()
@@ -129,7 +129,7 @@ def test_twenty_concurrent_refunds_never_exceed_the_captured_amount(merchant_fac
     assert sorted(set(outcomes)) == ["amount_too_large", "ok"], outcomes
     assert outcomes.count("ok") == 14
     payment.refresh_from_db()
-    assert payment.amount_refunded == Decimal("98.00")
+    assert payment.amount_refunded == eur("98.00")
     assert Refund.objects.filter(payment=payment, status="succeeded").count() == 14
     assert posted(merchant.public_id, AccountKind.PENDING) == Decimal("2.00")
     assert_ledger_ok()

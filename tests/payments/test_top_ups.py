@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from moneyed import Money
 
 from accounts.models import AccountKind, Entry, JournalTransaction, LedgerAccount, TransactionKind
 from accounts.selectors import account_balance_get
@@ -51,7 +52,7 @@ def test_a_top_up_charges_the_card_and_credits_the_wallet_its_net_in_one_posting
     assert (payment.status, payment.capture_method, payment.fee) == (
         "succeeded",
         "automatic",
-        Decimal("3.20"),
+        Money("3.20", "EUR"),
     )
     assert posted_minor(wallet) == 9680
 
