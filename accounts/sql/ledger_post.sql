@@ -47,6 +47,7 @@ DECLARE
     n integer := cardinality(p_accounts);
     acct record;
     i integer;
+    k integer;
     found_count integer := 0;
     funds_from_overdraft boolean := false;
     credits_merchant boolean := false;
@@ -98,9 +99,14 @@ BEGIN
     END IF;
 
     -- 3. Lock the debited accounts without overdraft and those whose held amount changes.
-    to_lock := ARRAY(SELECT p_accounts[k] FROM generate_subscripts(p_accounts, 1) k
-        WHERE p_amounts[k] < 0 OR p_pending[k] <> 0);
-    held := ARRAY(SELECT p_accounts[k] FROM generate_subscripts(p_accounts, 1) k WHERE p_pending[k] <> 0);
+    FOR k IN 1 .. n LOOP
+        IF p_amounts[k] < 0 OR p_pending[k] <> 0 THEN
+            to_lock := to_lock || p_accounts[k];
+        END IF;
+        IF p_pending[k] <> 0 THEN
+            held := held || p_accounts[k];
+        END IF;
+    END LOOP;
     FOR acct IN SELECT a.id, a.public_id, a.status, a.allow_negative, a.pending,
             a.posted_base + coalesce((SELECT sum(s.amount) FROM accounts_ledgerbalanceshard s
                 WHERE s.account_id = a.id), 0) AS posted
