@@ -10,7 +10,7 @@ export PAYSYS_PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/paysys
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test install install-dev lint format check-services bench bench-api bench-webhooks bench-settlement compose-config clean
+.PHONY: run test install install-dev lint format check-services chromium bench bench-api bench-webhooks bench-settlement compose-config clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,15 @@ check-services: install-dev
 		echo "make test runs against a real PostgreSQL and Redis: start them (see above) or set DATABASE_URL / REDIS_URL." >&2; \
 		exit 1; }
 
+# The browser tests drive Debian's Chromium (no browser download): installed with apt when
+# missing and this is root, else a message saying how.
+chromium:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		{ apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; }; } || { \
+		echo "make test runs browser tests in Debian's Chromium: apt-get install chromium" >&2; exit 1; }
+
 # pytest exits 5 when it collected no test: that is a failure here, with a message.
-test: check-services
+test: check-services chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports

@@ -5,7 +5,7 @@ with password and the code their authenticator shows (computed from their TOTP d
 returns the Playwright page on the admin index. ``screenshot(page, name)`` saves a PNG under
 ``var/screenshots/`` (git-ignored); every page opened is also shot as it is at the test's end.
 
-No browser is downloaded: ``/usr/bin/chromium`` (Debian's ``chromium`` package; ``.ci/run``
+No browser is downloaded: ``/usr/bin/chromium`` (Debian's ``chromium`` package; ``make test``
 installs it when missing).
 """
 
