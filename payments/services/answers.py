@@ -25,6 +25,18 @@ from paysys.idempotency.services import idempotency_resume_point
 logger = logging.getLogger("paysys.payments")
 
 
+def _payment_declined(payment: Payment, result: ProcessorResult) -> None:
+    """The processor declined: the payment fails with the decline's code and message."""
+    payment.failure_code, payment.failure_message = result.decline_code, result.message[:255]
+    payment_transition(
+        payment,
+        action=Action.RESOLVE,
+        target=Status.FAILED,
+        events=["payment.failed"],
+        reason_code=result.decline_code,
+    )
+
+
 def _apply_authorize(payment: Payment, op: ProcessorOperation, result: ProcessorResult | None) -> None:
     if result is None:
         payment.failure_code, payment.failure_message = NOT_SENT_CODE, NOT_SENT_MESSAGE
@@ -32,14 +44,7 @@ def _apply_authorize(payment: Payment, op: ProcessorOperation, result: Processor
         return
     payment.processor_authorization = result.authorization
     if result.status == OperationStatus.DECLINED:
-        payment.failure_code, payment.failure_message = result.decline_code, result.message[:255]
-        payment_transition(
-            payment,
-            action=Action.RESOLVE,
-            target=Status.FAILED,
-            events=["payment.failed"],
-            reason_code=result.decline_code,
-        )
+        _payment_declined(payment, result)
     elif result.status == OperationStatus.REQUIRES_ACTION:
         payment.expires_at = authorization_expiry(timezone.now())
         payment_transition(
@@ -57,15 +62,8 @@ def _apply_confirm(payment: Payment, op: ProcessorOperation, result: ProcessorRe
     elif result.status == OperationStatus.SUCCEEDED:
         payment_authorized(payment, action=Action.RESOLVE, network_score=result.risk_score)
     else:
-        payment.failure_code, payment.failure_message = result.decline_code, result.message[:255]
         payment.amount_capturable = Decimal(0)
-        payment_transition(
-            payment,
-            action=Action.RESOLVE,
-            target=Status.FAILED,
-            events=["payment.failed"],
-            reason_code=result.decline_code,
-        )
+        _payment_declined(payment, result)
 
 
 def _apply_capture(payment: Payment, op: ProcessorOperation, result: ProcessorResult | None) -> None:
@@ -83,15 +81,8 @@ def _apply_capture(payment: Payment, op: ProcessorOperation, result: ProcessorRe
         )
         post()
     else:
-        payment.failure_code, payment.failure_message = result.decline_code, result.message[:255]
         payment.amount_capturable = Decimal(0)
-        payment_transition(
-            payment,
-            action=Action.RESOLVE,
-            target=Status.FAILED,
-            events=["payment.failed"],
-            reason_code=result.decline_code,
-        )
+        _payment_declined(payment, result)
 
 
 def _apply_void(payment: Payment, op: ProcessorOperation, result: ProcessorResult | None) -> None:
