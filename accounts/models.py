@@ -416,6 +416,7 @@ class LedgerVerification(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        permissions = [("run_ledgerverification", "Can run the ledger's verification now")]
 
     def __str__(self) -> str:
         return f"verification {self.pk} {'ok' if self.ok else 'FAILED'}"

@@ -3,10 +3,15 @@
 ``JOB_OF_APP`` puts each app's models under one job and ``JOB_OF_MODEL`` moves the models whose
 job differs from their app's (a transfer is money movement, though the ledger app holds it);
 a model of an app named in neither (Django's users and groups, Celery beat) is "System".
+A page that is no model's (the ledger's health) is listed under its job by ``page_register``,
+for whoever holds the permissions it names.
 """
+
+from dataclasses import dataclass
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
 
 PAYMENTS_AND_RISK = "Payments and risk"
 MERCHANTS = "Merchants"
@@ -35,10 +40,36 @@ def job_of(app_label: str, object_name: str) -> str:
     return JOB_OF_MODEL.get(f"{app_label}.{object_name.lower()}") or JOB_OF_APP.get(app_label, SYSTEM)
 
 
+@dataclass(frozen=True)
+class AdminPage:
+    name: str
+    url_name: str  # within the site's namespace: "accounts_ledgerverification_health"
+    job: str
+    permissions: tuple[str, ...]  # all of them, to see the page
+
+
 class PaysysAdminSite(admin.AdminSite):
     """The base of the site paysys serves (``paysys.operators.site.OperatorAdminSite``)."""
 
     index_title = "Back office"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages: list[AdminPage] = []
+
+    def page_register(self, page: AdminPage) -> None:
+        self._pages.append(page)
+
+    def _page_entry(self, page: AdminPage) -> dict:
+        # The shape of a model's entry, as the index's template reads it.
+        return {
+            "name": page.name,
+            "object_name": page.url_name,
+            "admin_url": reverse(f"{self.name}:{page.url_name}", current_app=self.name),
+            "add_url": None,
+            "view_only": True,
+            "perms": {"view": True},
+        }
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
         if app_label is not None:
@@ -47,6 +78,9 @@ class PaysysAdminSite(admin.AdminSite):
         for app in self._build_app_dict(request).values():
             for model in app["models"]:
                 groups[job_of(app["app_label"], model["object_name"])].append(model)
+        for page in self._pages:
+            if request.user.has_perms(page.permissions):
+                groups[page.job].append(self._page_entry(page))
         return [
             {
                 "name": job,

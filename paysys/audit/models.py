@@ -123,16 +123,20 @@ class AuditChainHead(models.Model):
 
 
 class AuditVerification(models.Model):
-    """What one nightly verification walked: the floor the log's row count never falls below."""
+    """What one verification walked (the floor the log's row count never falls below), what it
+    found wrong (the first problems, as ``verify_audit`` prints them) and how long it took."""
 
     created = models.DateTimeField(default=timezone.now, editable=False)
     ok = models.BooleanField()
     rows = models.PositiveBigIntegerField()
     chains = models.PositiveSmallIntegerField()
     heads_digest = models.CharField(max_length=HASH_LENGTH)
+    failures = models.JSONField(default=list, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-id"]
+        permissions = [("run_auditverification", "Can run the audit log's verification now")]
 
     def __str__(self) -> str:
         return f"verification {self.pk} {'ok' if self.ok else 'FAILED'}: {self.rows} rows"

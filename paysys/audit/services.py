@@ -33,6 +33,7 @@ import json
 import logging
 import random
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -261,8 +262,11 @@ def audit_verify() -> AuditVerifyReport:
     the audit log itself: one ``audit.verified`` row, ``new_state`` ``ok`` or ``failed``, the
     counts, the heads' digest and the first problems in its metadata. The digest is logged too
     (an anchor outside the database); a failure is logged as an error. The rows walked are
-    stored as an ``AuditVerification``: later verifications fail if the log holds fewer."""
+    stored as an ``AuditVerification`` with the first problems and the time taken: later
+    verifications fail if the log holds fewer."""
+    started = time.monotonic()
     report = audit_chain_verify()
+    listed = [p.__dict__ for p in report.problems[:AUDIT_VERIFY_MAX_LISTED_PROBLEMS]]
     logger.info(
         "audit chain heads digest %s over %d rows",
         report.heads_digest,
@@ -274,11 +278,16 @@ def audit_verify() -> AuditVerifyReport:
             "audit chain verification failed: %d problems in %d rows",
             len(report.problems),
             report.rows,
-            extra={"problems": [p.__dict__ for p in report.problems[:AUDIT_VERIFY_MAX_LISTED_PROBLEMS]]},
+            extra={"problems": listed},
         )
     with transaction.atomic(durable=True):
         AuditVerification.objects.create(
-            ok=report.ok, rows=report.rows, chains=report.chains, heads_digest=report.heads_digest
+            ok=report.ok,
+            rows=report.rows,
+            chains=report.chains,
+            heads_digest=report.heads_digest,
+            failures=listed,
+            duration_ms=int((time.monotonic() - started) * 1000),
         )
         audit_record(
             event_type=AUDIT_VERIFIED_EVENT,
@@ -290,7 +299,7 @@ def audit_verify() -> AuditVerifyReport:
                 "rows": report.rows,
                 "problem_count": len(report.problems),
                 "heads_digest": report.heads_digest,
-                "problems": [p.__dict__ for p in report.problems[:AUDIT_VERIFY_MAX_LISTED_PROBLEMS]],
+                "problems": listed,
             },
         )
     return report
