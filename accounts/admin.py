@@ -1,15 +1,19 @@
 """The ledger in the admin: read-only. Operators look here; money moves only through services
-(adjustments go through a maker-checker flow, never an edit form). The one decision taken here
-is an account's overdraft (``accounts.overdraft``): an action asking for a reason."""
+(adjustments go through a maker-checker flow, never an edit form). The decisions taken here
+are an account's freeze (``account_freeze`` / ``account_unfreeze``) and overdraft
+(``accounts.overdraft``): actions asking for a reason. The ledger's health page is
+``accounts.health_admin``."""
 
 from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from accounts.health_admin import HEALTH_PAGE, LedgerHealthAdminMixin
 from accounts.models import Entry, Hold, JournalTransaction, LedgerAccount, LedgerVerification, Transfer
 from accounts.overdraft import account_overdraft_set
 from accounts.selectors import accounts_with_balances
+from accounts.services import account_freeze, account_unfreeze
 from paysys.admin.actions import confirmed_action, each_through
 from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin, ServiceOnlyHistoryAdmin
 from paysys.admin.changelist import UncountedChangeListMixin
@@ -82,7 +86,19 @@ class LedgerAccountAdmin(RecordsLinksMixin, LedgerReadOnlyMixin, ServiceOnlyHist
     def entries_link(self, obj: LedgerAccount) -> str:
         return format_html('<a href="{}">entries</a>', entries_url({"account": obj.public_id}))
 
-    actions = ["allow_overdraft", "withdraw_overdraft"]
+    actions = ["freeze", "unfreeze", "allow_overdraft", "withdraw_overdraft"]
+
+    @confirmed_action(description="Freeze (it neither sends nor receives)", permission="freeze_ledgeraccount")
+    def freeze(self, request, queryset, reason):
+        each_through(
+            self, request, queryset, lambda a: account_freeze(account_id=a.pk, reason=reason), "Frozen"
+        )
+
+    @confirmed_action(description="Unfreeze", permission="freeze_ledgeraccount")
+    def unfreeze(self, request, queryset, reason):
+        each_through(
+            self, request, queryset, lambda a: account_unfreeze(account_id=a.pk, reason=reason), "Unfrozen"
+        )
 
     @confirmed_action(description="Allow overdraft", permission="set_overdraft")
     def allow_overdraft(self, request, queryset, reason):
@@ -214,10 +230,13 @@ class TransferAdmin(
 
 
 @admin.register(LedgerVerification)
-class LedgerVerificationAdmin(LedgerReadOnlyMixin, ServiceOnlyAdmin):
+class LedgerVerificationAdmin(LedgerHealthAdminMixin, LedgerReadOnlyMixin, ServiceOnlyAdmin):
     list_display = ("id", "ok", "created", "duration_ms")
     list_filter = ("ok",)
     readonly_fields = ("ok", "summary", "failures", "duration_ms", "created")
+
+
+admin.site.page_register(HEALTH_PAGE)
 
 
 # Maker-checker adjustments: their own module (propose, approve, reject through the service).

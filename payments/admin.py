@@ -7,13 +7,17 @@ receipt e-mail, card last4, card fingerprint or processor reference, each an ind
 
 import re
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
 
+from payments.admin_dispute import dispute_evidence_view
 from payments.admin_refund import REFUND_PERMISSION, payment_refund_view
-from payments.cards import FINGERPRINT_HEX_LENGTH
+from payments.cards import FINGERPRINT_PATTERN
 from payments.models import (
     BlocklistEntry,
     Dispute,
@@ -24,7 +28,10 @@ from payments.models import (
     Refund,
     TopUp,
 )
+from payments.risk import blocklist_value_normalize
 from payments.services import (
+    blocklist_entry_add,
+    blocklist_entry_remove,
     dispute_close,
     dispute_open,
     payment_cancel,
@@ -45,9 +52,9 @@ from paysys.admin.search import (
     date_range,
     merchant_filter,
 )
+from paysys.errors import PaysysError
 
 LAST4 = re.compile(r"[0-9]{4}")
-FINGERPRINT = re.compile(rf"[0-9a-f]{{{FINGERPRINT_HEX_LENGTH}}}")
 STORY_TEMPLATE = "admin/payments/payment/story.html"
 # The changelist's actions the story page offers as buttons, where the payment's state allows
 # them (each asks to confirm, with a reason).
@@ -121,7 +128,7 @@ class PaymentAdmin(MoneyListAdmin):
             return Q(receipt_email__iexact=term)
         if LAST4.fullmatch(term):
             return Q(payment_method__last4=term)
-        if FINGERPRINT.fullmatch(term):
+        if FINGERPRINT_PATTERN.fullmatch(term):
             return Q(payment_method__fingerprint=term)
         return Q(processor_authorization=term) | Q(
             pk__in=ProcessorOperation.objects.filter(reference=term).values("payment_id")
@@ -238,8 +245,24 @@ class DisputeAdmin(MoneyListAdmin):
     search_by_prefix = {"dp": "public_id", "pay": "payment__public_id", "mer": "merchant__public_id"}
     list_select_related = ("payment",)
     money_fields = ("amount", "fee", "platform_shortfall")
-    readonly_fields = ("records",)
+    readonly_fields = ("records", "evidence")
     actions = ["close_won", "close_lost"]
+
+    def get_urls(self) -> list:
+        evidence = self.admin_site.admin_view(
+            lambda request, object_id: dispute_evidence_view(self, request, object_id)
+        )
+        return [
+            path("<path:object_id>/evidence/", evidence, name="payments_dispute_evidence"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="evidence page")
+    def evidence(self, obj: Dispute) -> str:
+        if obj.status != Dispute.DisputeStatus.NEEDS_RESPONSE:
+            return "submitted" if obj.evidence_submitted_at else "closed"
+        url = reverse("admin:payments_dispute_evidence", args=[obj.pk])
+        return format_html('<a class="button" id="record-evidence" href="{}">Record evidence</a>', url)
 
     @confirmed_action(description="Close as won (amount back to the merchant)", permission="close_dispute")
     def close_won(self, request, queryset, reason):
@@ -291,14 +314,66 @@ class PaymentMethodAdmin(ReadOnlyAdminMixin, ServiceOnlyAdmin):
     exclude = ("processor_token",)
 
 
+class BlocklistEntryForm(forms.ModelForm):
+    """A new entry: its value checked and normalised the way risk matches it, before the
+    uniqueness check, so ``Fraud@Example.com`` is refused when ``fraud@example.com`` is listed."""
+
+    class Meta:
+        model = BlocklistEntry
+        fields = ("kind", "value", "reason")
+
+    def clean(self):
+        cleaned = super().clean()
+        if "kind" in cleaned and "value" in cleaned:
+            try:
+                cleaned["value"] = blocklist_value_normalize(kind=cleaned["kind"], value=cleaned["value"])
+            except PaysysError as exc:
+                self.add_error("value", exc.message)
+        if not (cleaned.get("reason") or "").strip():
+            self.add_error("reason", "Say why this is blocked: it is recorded in the audit log.")
+        return cleaned
+
+
 @admin.register(BlocklistEntry)
 class BlocklistEntryAdmin(ServiceOnlyHistoryAdmin):
-    """The risk team edits the blocklist directly: it moves no money, and history keeps every change.
-    Entries are not deleted either: one that no longer applies is edited, and history shows it."""
+    """The risk team adds entries with the add form and removes them with an action, both through
+    ``payments.services.blocklist`` (normalised values, audited with the operator and the reason).
+    An entry is never edited: a wrong one is removed and added again."""
 
+    form = BlocklistEntryForm
     list_display = ("kind", "value", "reason", "created")
     list_filter = ("kind",)
     search_fields = ("value",)
+    actions = ["remove"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # The changelist-level permission runs the remove action; an entry's page is read only.
+        return obj is None and super().has_change_permission(request)
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            raise PermissionDenied("A blocklist entry is removed and added again, never edited.")
+        added = blocklist_entry_add(
+            kind=form.cleaned_data["kind"],
+            value=form.cleaned_data["value"],
+            reason=form.cleaned_data["reason"],
+            operator_id=str(request.user.pk),
+        )
+        # The admin goes on with the object it passed in (its log entry, the redirect).
+        obj.pk = added.pk
+        obj.refresh_from_db()
+
+    @confirmed_action(description="Remove from the blocklist", permission="change")
+    def remove(self, request, queryset, reason):
+        each_through(
+            self,
+            request,
+            queryset,
+            lambda entry: blocklist_entry_remove(
+                entry_id=entry.pk, reason=reason, operator_id=str(request.user.pk)
+            ),
+            "Removed",
+        )
 
 
 @admin.register(ProcessorBreak)

@@ -11,6 +11,7 @@ without the key.
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -21,6 +22,8 @@ from paysys.errors import InvalidRequestError
 PAN_MIN_LENGTH = 12
 PAN_MAX_LENGTH = 19
 FINGERPRINT_HEX_LENGTH = 32
+# A fingerprint as ``card_fingerprint`` writes it: lower-case hex.
+FINGERPRINT_PATTERN = re.compile(rf"[0-9a-f]{{{FINGERPRINT_HEX_LENGTH}}}")
 MAX_EXPIRY_YEARS_AHEAD = 20
 _FINGERPRINT_KEY_LABEL = b"paysys.card-fingerprint.v1"
 

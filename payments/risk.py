@@ -21,6 +21,7 @@ A payment scoring ``PAYSYS_RISK_REVIEW_THRESHOLD`` or more waits in ``requires_r
 authorized; an operator approves (capture proceeds) or declines (the authorization is voided).
 """
 
+import ipaddress
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,7 +33,8 @@ from moneyed import Money
 
 from merchants.models import Merchant, MerchantLimit
 from merchants.selectors import merchant_limits_get
-from payments.models import Payment
+from payments.cards import FINGERPRINT_HEX_LENGTH, FINGERPRINT_PATTERN
+from payments.models import BlocklistEntry, Payment
 from payments.persistence import blocklist_matches
 from paysys.errors import InvalidRequestError
 
@@ -125,8 +127,38 @@ def _velocity_count(merchant_id: str, livemode: bool, kind: str, value: str) -> 
     return 1  # the key expired between add() and incr() twice over: count this attempt alone
 
 
+def _email_normalize(email: str) -> str:
+    return email.strip().lower()
+
+
+def blocklist_value_normalize(*, kind: str, value: str) -> str:
+    """A blocklist value as risk compares it with a payment's signal: an e-mail trimmed and
+    lower-cased, as the payment's receipt e-mail is; an IP address in the canonical text
+    ``paysys.client_ip`` gives (``2001:DB8::0:1`` is ``2001:db8::1``); a card fingerprint as the
+    lower-case hex ``payments.cards`` computes. A value risk could never match is refused."""
+    value = value.strip()
+    if kind == BlocklistEntry.Kind.EMAIL:
+        normalized = _email_normalize(value)
+        if "@" not in normalized.strip("@"):
+            raise InvalidRequestError(f"{value!r} is not an e-mail address.", param="value")
+        return normalized
+    if kind == BlocklistEntry.Kind.IP:
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise InvalidRequestError(f"{value!r} is not an IP address.", param="value") from None
+    if kind == BlocklistEntry.Kind.FINGERPRINT:
+        normalized = value.lower()
+        if not FINGERPRINT_PATTERN.fullmatch(normalized):
+            raise InvalidRequestError(
+                f"A card fingerprint is {FINGERPRINT_HEX_LENGTH} hexadecimal characters.", param="value"
+            )
+        return normalized
+    raise InvalidRequestError(f"No such blocklist kind: {kind!r}.", param="kind")
+
+
 def risk_blocklisted(*, signals: RiskSignals) -> list[str]:
-    email = signals.email.lower()
+    email = _email_normalize(signals.email)
     if not (signals.fingerprint or signals.ip or email):
         return []
     rows = blocklist_matches(fingerprint=signals.fingerprint, ip=signals.ip, email=email)

@@ -2,9 +2,10 @@
 
 One module per use case: ``methods`` (tokenize), ``create`` (create, confirm), ``wallet``,
 ``capture``, ``cancel`` (cancel, expire), ``review``, ``refunds``, ``disputes``, ``resolve``
-(unknown outcomes). They share ``transitions`` (a payment's checked, recorded moves),
-``operations`` (processor calls), ``answers`` (applying the processor's answers, resuming a
-keyed request), ``outcomes`` (what a capture, a cancel or a refund books) and ``events``.
+(unknown outcomes), ``blocklist`` (the risk blocklist's entries). They share ``transitions``
+(a payment's checked, recorded moves), ``operations`` (processor calls), ``answers`` (applying
+the processor's answers, resuming a keyed request), ``outcomes`` (what a capture, a cancel or a
+refund books) and ``events``.
 The SQL of their hot paths is in ``payments.persistence``.
 
 Talking to the processor
@@ -64,6 +65,7 @@ id (``accounts.services.accounts_lock``, called by the ledger itself).
 """
 
 from payments.persistence import payment_lock
+from payments.services.blocklist import blocklist_entry_add, blocklist_entry_remove
 from payments.services.cancel import payment_cancel, payment_expire, payments_expire_authorizations
 from payments.services.capture import payment_capture
 from payments.services.create import TransferRequest, payment_confirm, payment_create
@@ -76,6 +78,8 @@ from payments.services.review import payment_review_approve, payment_review_decl
 __all__ = [
     "RESOLVE_MIN_AGE",
     "TransferRequest",
+    "blocklist_entry_add",
+    "blocklist_entry_remove",
     "dispute_close",
     "dispute_evidence_submit",
     "dispute_open",

@@ -9,9 +9,10 @@ from django.urls import reverse
 
 from accounts.models import Adjustment, LedgerAccount
 from accounts.overdraft import account_overdraft_set
+from accounts.services import account_freeze
 from merchants.models import ApiKey, Merchant
 from merchants.services import merchant_suspend
-from payments.models import Dispute, Payment
+from payments.models import BlocklistEntry, Dispute, Payment
 from paysys.audit.models import AuditEvent
 from settlements.models import Payout, SettlementBatch, SettlementBreak, SettlementLine
 from settlements.services import payout_hold, settlement_batch_reconcile
@@ -32,6 +33,14 @@ def _overdraft_wallet(world):
     return account_overdraft_set(
         account_id=_wallet(world).pk, allow_negative=True, reason="setup", operator_id="1"
     )
+
+
+def _frozen_wallet(world):
+    return account_freeze(account_id=_wallet(world).pk, reason="setup")
+
+
+def _blocklisted_ip(world):
+    return BlocklistEntry.objects.get(kind="ip")
 
 
 def _suspended_merchant(world):
@@ -70,6 +79,9 @@ ACTIONS = [
     (ApiKey, "revoke", "merchants.revoke_apikey", lambda w: w["key"], lambda o: o.revoked_at),
     (ApiKey, "rotate", "merchants.rotate_apikey", lambda w: w["key"], lambda o: o.expires_at),
     (LedgerAccount, "allow_overdraft", "accounts.set_overdraft", _wallet, lambda o: o.allow_negative),
+    (LedgerAccount, "freeze", "accounts.freeze_ledgeraccount", _wallet, lambda o: o.status),
+    (LedgerAccount, "unfreeze", "accounts.freeze_ledgeraccount", _frozen_wallet, lambda o: o.status),
+    (BlocklistEntry, "remove", "payments.change_blocklistentry", _blocklisted_ip, lambda o: o.value),
     (
         SettlementBatch,
         "rerun",
@@ -108,6 +120,7 @@ PARAMS = [
 VIEW_PERMS = [
     "payments.view_payment",
     "payments.view_dispute",
+    "payments.view_blocklistentry",
     "merchants.view_merchant",
     "merchants.view_apikey",
     "accounts.view_ledgeraccount",
@@ -139,7 +152,8 @@ def _changelist(model) -> str:
 
 
 def _state(model, pk, state):
-    return state(model.objects.get(pk=pk))
+    obj = model.objects.filter(pk=pk).first()
+    return None if obj is None else state(obj)  # None: removed (a blocklist entry)
 
 
 def _reasoned_rows(reason: str):
