@@ -1,4 +1,16 @@
-"""Operators' view of merchants and keys: read-mostly; status changes and key actions call services."""
+"""Operators' view of merchants and keys: read-mostly; status changes and key actions call services.
+
+A merchant's terms are set on its page by whoever holds their permission, each field through
+its service (``merchant_update``, ``merchant_fee_plan_set``, ``merchant_limits_set``) with the
+reason the operator gives, which reaches every audit row the save writes:
+
+- ``merchants.set_merchant_fees`` (finance): the fee plans, the settlement delay and the payout
+  schedule;
+- ``merchants.set_merchant_risk_terms`` (risk): the rolling reserve (percent, days) and the limits;
+- ``merchants.change_merchant`` (admin): all of these and the merchant's name, e-mail, metadata.
+
+Everything else on the page is read only for them.
+"""
 
 from django import forms
 from django.contrib import admin, messages
@@ -16,9 +28,40 @@ from merchants.services import (
     merchant_suspend,
     merchant_update,
 )
-from paysys.admin.actions import confirmed_action, each_through
+from paysys.admin.actions import REASON_MAX_LENGTH, confirmed_action, each_through
 from paysys.admin.base import ServiceOnlyHistoryAdmin
+from paysys.audit.context import ACTOR_OPERATOR, actor_scope
 from paysys.errors import PaysysError
+
+FEES_PERMISSION = "merchants.set_merchant_fees"
+RISK_TERMS_PERMISSION = "merchants.set_merchant_risk_terms"
+# The merchant's own fields each terms permission lets an operator change.
+TERMS_FIELDS = {
+    FEES_PERMISSION: ("settlement_delay_days", "payout_schedule"),
+    RISK_TERMS_PERMISSION: ("reserve_percent", "reserve_period_days"),
+}
+EDITABLE_FIELDS = (
+    "name",
+    "email",
+    *TERMS_FIELDS[FEES_PERMISSION],
+    *TERMS_FIELDS[RISK_TERMS_PERMISSION],
+    "metadata",
+)
+
+
+def _may_change(request, permission: str) -> bool:
+    return request.user.has_perm("merchants.change_merchant") or request.user.has_perm(permission)
+
+
+class MerchantForm(forms.ModelForm):
+    """The merchant's fields, and the reason for a change (recorded in the audit log)."""
+
+    change_reason = forms.CharField(
+        label="Reason",
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="Why these terms change: recorded in the audit log with your name.",
+    )
 
 
 class RowCurrencyForm(forms.ModelForm):
@@ -32,19 +75,30 @@ class RowCurrencyForm(forms.ModelForm):
                 field.widget.default_currency = self.instance.currency
 
 
-class FeePlanInline(admin.TabularInline):
-    model = FeePlan
+class TermsInline(admin.TabularInline):
+    """A row of terms per currency, added or changed by whoever holds ``permission``."""
+
     form = RowCurrencyForm
     extra = 0
     can_delete = False
+    permission = ""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return _may_change(request, self.permission)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return _may_change(request, self.permission)
+
+
+class FeePlanInline(TermsInline):
+    model = FeePlan
+    permission = FEES_PERMISSION
     fields = ("currency", "basis_points", "fixed", "dispute_fee")
 
 
-class MerchantLimitInline(admin.TabularInline):
+class MerchantLimitInline(TermsInline):
     model = MerchantLimit
-    form = RowCurrencyForm
-    extra = 0
-    can_delete = False
+    permission = RISK_TERMS_PERMISSION
     fields = ("currency", "max_payment", "daily_volume")
 
 
@@ -78,12 +132,29 @@ class MerchantAdmin(ServiceOnlyHistoryAdmin):
         "closed_at",
         "platform",  # set at onboarding (create_merchant --platform), one level deep
     )
+    form = MerchantForm
     inlines = [FeePlanInline, MerchantLimitInline, ApiKeyInline]
     actions = ["activate", "suspend", "close"]
 
     def has_add_permission(self, request) -> bool:
         # Onboarding runs through merchant_onboard (``create_merchant``), which sets up the fee plan.
         return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) or any(
+            request.user.has_perm(permission) for permission in TERMS_FIELDS
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        editable = {
+            field
+            for permission, fields in TERMS_FIELDS.items()
+            if _may_change(request, permission)
+            for field in fields
+        }
+        if request.user.has_perm("merchants.change_merchant"):
+            editable = set(EDITABLE_FIELDS)
+        return (*self.readonly_fields, *(f for f in EDITABLE_FIELDS if f not in editable))
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         # Django runs a POST here in one atomic block and the services that save_model and
@@ -96,11 +167,17 @@ class MerchantAdmin(ServiceOnlyHistoryAdmin):
             self.message_user(request, f"Nothing was saved: {exc.message}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
+    def _operator_scope(self, request, form):
+        # The reason reaches every audit row the services write for this save.
+        reason = form.cleaned_data["change_reason"]
+        return actor_scope(actor_type=ACTOR_OPERATOR, actor_id=str(request.user.pk), reason=reason)
+
     def save_model(self, request, obj, form, change) -> None:
         # The form's changes go through the service (lock, validation, audit row), not obj.save().
-        changes = {field: form.cleaned_data[field] for field in form.changed_data}
+        changes = {field: form.cleaned_data[field] for field in form.changed_data if field != "change_reason"}
         if changes:
-            merchant_update(merchant_id=obj.public_id, changes=changes)
+            with self._operator_scope(request, form):
+                merchant_update(merchant_id=obj.public_id, changes=changes)
 
     def save_formset(self, request, form, formset, change) -> None:
         merchant_id = form.instance.public_id
@@ -111,21 +188,22 @@ class MerchantAdmin(ServiceOnlyHistoryAdmin):
                 continue
             data = inline_form.cleaned_data
             saved = None
-            if formset.model is FeePlan:
-                saved = merchant_fee_plan_set(
-                    merchant_id=merchant_id,
-                    currency=data["currency"],
-                    basis_points=data["basis_points"],
-                    fixed=data["fixed"],
-                    dispute_fee=data["dispute_fee"],
-                )
-            elif formset.model is MerchantLimit:
-                saved = merchant_limits_set(
-                    merchant_id=merchant_id,
-                    currency=data["currency"],
-                    max_payment=data["max_payment"],
-                    daily_volume=data["daily_volume"],
-                )
+            with self._operator_scope(request, form):
+                if formset.model is FeePlan:
+                    saved = merchant_fee_plan_set(
+                        merchant_id=merchant_id,
+                        currency=data["currency"],
+                        basis_points=data["basis_points"],
+                        fixed=data["fixed"],
+                        dispute_fee=data["dispute_fee"],
+                    )
+                elif formset.model is MerchantLimit:
+                    saved = merchant_limits_set(
+                        merchant_id=merchant_id,
+                        currency=data["currency"],
+                        max_payment=data["max_payment"],
+                        daily_volume=data["daily_volume"],
+                    )
             if saved is not None and inline_form.instance.pk:
                 formset.changed_objects.append((saved, inline_form.changed_data))
             elif saved is not None:
@@ -145,7 +223,7 @@ class MerchantAdmin(ServiceOnlyHistoryAdmin):
             self,
             request,
             queryset,
-            lambda m: merchant_suspend(merchant_id=m.public_id, reason="admin"),
+            lambda m: merchant_suspend(merchant_id=m.public_id, reason=reason),
             "Suspended",
         )
 
@@ -155,7 +233,7 @@ class MerchantAdmin(ServiceOnlyHistoryAdmin):
             self,
             request,
             queryset,
-            lambda m: merchant_close(merchant_id=m.public_id, reason="admin"),
+            lambda m: merchant_close(merchant_id=m.public_id, reason=reason),
             "Closed",
         )
 

@@ -89,6 +89,8 @@ class Merchant(models.Model):
             ("activate_merchant", "Can activate or reinstate a merchant"),
             ("suspend_merchant", "Can suspend a merchant"),
             ("close_merchant", "Can close a merchant"),
+            ("set_merchant_fees", "Can set a merchant's fee plan, settlement delay and payout schedule"),
+            ("set_merchant_risk_terms", "Can set a merchant's rolling reserve and limits"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -250,6 +250,11 @@ MERCHANT_UPDATABLE_FIELDS = frozenset(
 )
 
 
+MERCHANT_TERMS_FIELDS = frozenset(
+    {"settlement_delay_days", "reserve_percent", "reserve_period_days", "payout_schedule"}
+)
+
+
 def merchant_update(*, merchant_id: str, changes: dict) -> Merchant:
     """Change the merchant's profile and terms (not its status: that has its own services)."""
     unknown = set(changes) - MERCHANT_UPDATABLE_FIELDS
@@ -268,7 +273,11 @@ def merchant_update(*, merchant_id: str, changes: dict) -> Merchant:
             object_type="merchant",
             object_id=merchant.public_id,
             merchant_id=merchant.public_id,
-            metadata={"fields": ",".join(sorted(changes))},
+            # The terms' new values (not the name or e-mail: the history keeps those).
+            metadata={
+                "fields": ",".join(sorted(changes)),
+                **{field: str(changes[field]) for field in sorted(MERCHANT_TERMS_FIELDS & set(changes))},
+            },
         )
     return merchant
 

@@ -22,10 +22,14 @@ VIEWED_APPS = ("accounts", "merchants", "payments", "settlements", "audit", "eve
 # permission.
 ADJUSTMENT_PERMISSIONS: tuple[str, ...] = ("accounts.propose_adjustment", "accounts.approve_adjustment")
 
+# Running the ledger's and the audit log's verification now, from the ledger-health page.
+VERIFICATION_PERMISSIONS: tuple[str, ...] = ("accounts.run_ledgerverification", "audit.run_auditverification")
+
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     # Read only everywhere: answers questions, changes nothing.
     SUPPORT: (),
-    # The review queue, disputes, the blocklist, freezing accounts, suspending a merchant.
+    # The review queue, disputes, the blocklist, freezing accounts, suspending a merchant, a
+    # merchant's rolling reserve and limits.
     RISK: (
         "payments.review_payment",
         "payments.cancel_payment",
@@ -35,15 +39,19 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "payments.change_blocklistentry",
         "accounts.freeze_ledgeraccount",
         "merchants.suspend_merchant",
+        "merchants.set_merchant_risk_terms",
     ),
-    # Refunds, settlements, payouts, overdrafts and adjustments.
+    # Refunds, settlements, payouts, overdrafts, adjustments, a merchant's fees and settlement
+    # delay, and the ledger's and audit log's verifications run on demand (the ledger-health page).
     FINANCE: (
         "payments.refund_payment",
         "settlements.run_settlement",
         "settlements.hold_payout",
         "settlements.resolve_settlementbreak",
         "accounts.set_overdraft",
+        "merchants.set_merchant_fees",
         *ADJUSTMENT_PERMISSIONS,
+        *VERIFICATION_PERMISSIONS,
     ),
     # Everything, including operators' accounts and groups.
     ADMIN: (),

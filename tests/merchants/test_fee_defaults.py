@@ -70,6 +70,7 @@ def test_the_admin_saves_an_empty_fixed_fee_as_the_currency_default(admin_client
         "reserve_period_days": 0,
         "payout_schedule": "daily",
         "metadata": "{}",
+        "change_reason": "fee plan of the contract signed today",
         "fee_plans-TOTAL_FORMS": 2,
         "fee_plans-INITIAL_FORMS": 1,
         "fee_plans-0-id": plan.pk,
