@@ -58,12 +58,12 @@ class LedgerAccountAdmin(RecordsLinksMixin, LedgerReadOnlyMixin, ServiceOnlyHist
         "owner_type",
         "merchant_id",
         "kind",
+        "status",
         "posted_display",
         "pending_money",
         "available_display",
         "entries_link",
         "allow_negative",
-        "status",
         "created",
     )
     list_filter = ("owner_type", "kind", "currency", "status", "allow_negative")

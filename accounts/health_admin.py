@@ -24,8 +24,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import LedgerVerification
 from accounts.services import ledger_verify
+from paysys.admin.actions import operator_scope
 from paysys.admin.site import LEDGER_AND_AUDIT, AdminPage
-from paysys.audit.context import ACTOR_OPERATOR, actor_scope
 from paysys.audit.models import AuditVerification
 from paysys.audit.services import audit_verify
 
@@ -104,7 +104,7 @@ class LedgerHealthAdminMixin:
             raise Http404
         if not request.user.has_perm(found.permission):
             raise PermissionDenied(f"Running the {found.name.lower()} verification needs {found.permission}.")
-        with actor_scope(actor_type=ACTOR_OPERATOR, actor_id=str(request.user.pk)):
+        with operator_scope(request):
             ok, detail = found.run()
         if ok:
             self.message_user(request, f"{found.name} verification: OK.", messages.SUCCESS)

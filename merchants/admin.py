@@ -28,9 +28,8 @@ from merchants.services import (
     merchant_suspend,
     merchant_update,
 )
-from paysys.admin.actions import REASON_MAX_LENGTH, confirmed_action, each_through
+from paysys.admin.actions import REASON_MAX_LENGTH, confirmed_action, each_through, operator_scope
 from paysys.admin.base import ServiceOnlyHistoryAdmin
-from paysys.audit.context import ACTOR_OPERATOR, actor_scope
 from paysys.errors import PaysysError
 
 FEES_PERMISSION = "merchants.set_merchant_fees"
@@ -167,16 +166,11 @@ class MerchantAdmin(ServiceOnlyHistoryAdmin):
             self.message_user(request, f"Nothing was saved: {exc.message}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
-    def _operator_scope(self, request, form):
-        # The reason reaches every audit row the services write for this save.
-        reason = form.cleaned_data["change_reason"]
-        return actor_scope(actor_type=ACTOR_OPERATOR, actor_id=str(request.user.pk), reason=reason)
-
     def save_model(self, request, obj, form, change) -> None:
         # The form's changes go through the service (lock, validation, audit row), not obj.save().
         changes = {field: form.cleaned_data[field] for field in form.changed_data if field != "change_reason"}
         if changes:
-            with self._operator_scope(request, form):
+            with operator_scope(request, form.cleaned_data["change_reason"]):
                 merchant_update(merchant_id=obj.public_id, changes=changes)
 
     def save_formset(self, request, form, formset, change) -> None:
@@ -188,7 +182,7 @@ class MerchantAdmin(ServiceOnlyHistoryAdmin):
                 continue
             data = inline_form.cleaned_data
             saved = None
-            with self._operator_scope(request, form):
+            with operator_scope(request, form.cleaned_data["change_reason"]):
                 if formset.model is FeePlan:
                     saved = merchant_fee_plan_set(
                         merchant_id=merchant_id,

@@ -16,8 +16,7 @@ from django.urls import reverse
 
 from payments.models import Dispute
 from payments.services import dispute_evidence_submit
-from paysys.admin.actions import ActionReasonForm
-from paysys.audit.context import ACTOR_OPERATOR, actor_scope
+from paysys.admin.actions import ActionReasonForm, operator_scope
 from paysys.errors import PaysysError
 
 DISPUTE_PERMISSION = "payments.close_dispute"
@@ -46,9 +45,7 @@ def dispute_evidence_view(modeladmin: admin.ModelAdmin, request: HttpRequest, ob
     form = DisputeEvidenceForm(request.POST if request.method == "POST" else None, initial=initial)
     if form.is_valid():
         try:
-            with actor_scope(
-                actor_type=ACTOR_OPERATOR, actor_id=str(request.user.pk), reason=form.cleaned_data["reason"]
-            ):
+            with operator_scope(request, form.cleaned_data["reason"]):
                 dispute = dispute_evidence_submit(
                     dispute=dispute,
                     text=form.cleaned_data["evidence"],

@@ -18,8 +18,7 @@ from moneyed import Money
 
 from payments.models import Payment, Refund
 from payments.services import refund_create
-from paysys.admin.actions import ActionReasonForm
-from paysys.audit.context import ACTOR_OPERATOR, actor_scope
+from paysys.admin.actions import ActionReasonForm, operator_scope
 from paysys.errors import PaysysError
 from paysys.money import money_display, money_to_minor
 
@@ -57,7 +56,7 @@ def payment_refund_view(modeladmin: admin.ModelAdmin, request: HttpRequest, obje
     if form.is_valid():
         reason = form.cleaned_data["reason"]
         try:
-            with actor_scope(actor_type=ACTOR_OPERATOR, actor_id=str(request.user.pk), reason=reason):
+            with operator_scope(request, reason):
                 refund = refund_create(
                     payment=payment,
                     amount=form.cleaned_data["amount"],

@@ -27,6 +27,12 @@ CONFIRM_FIELD = "confirm"
 REASON_MAX_LENGTH = 500
 
 
+def operator_scope(request: HttpRequest, reason: str | None = None):
+    """The actor scope of an operator's write from the admin: every audit row the services write
+    inside it names the operator (actor type ``operator``, their user id) and the reason given."""
+    return actor_scope(actor_type=ACTOR_OPERATOR, actor_id=str(request.user.pk), reason=reason)
+
+
 class ActionReasonForm(forms.Form):
     reason = forms.CharField(
         max_length=REASON_MAX_LENGTH,
@@ -44,7 +50,7 @@ def confirmed_action(*, description: str, permission: str) -> Callable:
             form = ActionReasonForm(request.POST if CONFIRM_FIELD in request.POST else None)
             if form.is_valid():
                 reason = form.cleaned_data["reason"]
-                with actor_scope(actor_type=ACTOR_OPERATOR, actor_id=str(request.user.pk), reason=reason):
+                with operator_scope(request, reason):
                     return func(modeladmin, request, queryset, reason)
             opts = modeladmin.model._meta
             context = {
