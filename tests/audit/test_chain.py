@@ -96,6 +96,23 @@ def test_verify_audit_reports_a_tampered_row():
 
 
 @pytest.mark.django_db
+def test_a_stored_verification_keeps_the_problems_it_found_and_its_duration():
+    with correlation_scope("cor_stored"):
+        rows = [_record(i) for i in range(3)]
+    audit_verify()
+    _without_triggers("UPDATE audit_auditevent SET amount = 1.000 WHERE id = %s", [rows[1].pk])
+
+    audit_verify()
+
+    intact, tampered = AuditVerification.objects.order_by("id")
+    assert (intact.ok, intact.failures) == (True, [])
+    assert not tampered.ok
+    assert [(f["kind"], f["chain"], f["seq"], f["event_id"]) for f in tampered.failures] == [
+        ("tampered", rows[1].chain, 2, rows[1].event_id)
+    ]
+
+
+@pytest.mark.django_db
 def test_verify_audit_reports_a_rehashed_row_as_a_broken_link():
     with correlation_scope("cor_rehash"):
         rows = [_record(i) for i in range(3)]

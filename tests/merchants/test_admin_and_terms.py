@@ -163,6 +163,7 @@ def _change_form(merchant, **changes) -> dict:
         "reserve_period_days": 30,
         "payout_schedule": "daily",
         "metadata": "{}",
+        "change_reason": "new contract, ticket 88",
         "fee_plans-TOTAL_FORMS": 1,
         "fee_plans-INITIAL_FORMS": 1,
         "fee_plans-0-id": plan.pk,
@@ -208,8 +209,13 @@ def test_admin_change_form_saves_through_services(admin_client, merchant):
     assert (merchant.platform_id, merchant.default_currency) == (None, "EUR")
     limits = MerchantLimit.objects.get(merchant=merchant, currency="EUR")
     assert (limits.max_payment, limits.daily_volume) == (Money(500, "EUR"), None)
-    events = set(AuditEvent.objects.values_list("event_type", flat=True))
-    assert {"merchant.updated", "merchant.fee_plan_set", "merchant.limits_set"} <= events
+    saved = AuditEvent.objects.filter(
+        event_type__in=["merchant.updated", "merchant.fee_plan_set", "merchant.limits_set"]
+    )
+    assert {(row.event_type, row.actor_type, row.metadata["reason"]) for row in saved} == {
+        (event, "operator", "new contract, ticket 88")
+        for event in ("merchant.updated", "merchant.fee_plan_set", "merchant.limits_set")
+    }
     assert not ApiKey.objects.exists()
 
 

@@ -129,3 +129,45 @@ def test_finance_cannot_approve_its_own_adjustment_another_finance_operator_can(
         client.force_login(user)
         assert client.post(changelist, approve).status_code == 302
         assert Adjustment.objects.get(pk=adjustment.pk).status == status
+
+
+@pytest.mark.slow
+def test_support_and_finance_cannot_freeze_an_account_risk_can(world, operator_client):
+    wallet = LedgerAccount.objects.filter(kind="wallet").order_by("pk").first()
+    changelist = reverse("admin:accounts_ledgeraccount_changelist")
+
+    def post(client, action: str, reason: str):
+        return client.post(
+            changelist,
+            {"action": action, ACTION_CHECKBOX_NAME: [wallet.pk], "confirm": "1", "reason": reason},
+        )
+
+    for role in (SUPPORT, FINANCE):
+        client, _ = operator_client(role)
+        post(client, "freeze", f"crafted by {role}")
+        assert LedgerAccount.objects.get(pk=wallet.pk).status == "open", role
+        assert not AuditEvent.objects.filter(metadata__reason=f"crafted by {role}").exists()
+
+    risk, risk_user = operator_client(RISK)
+    assert post(risk, "freeze", "card testing from this wallet").status_code == 302
+    assert LedgerAccount.objects.get(pk=wallet.pk).status == "frozen"
+    assert post(risk, "unfreeze", "customer verified").status_code == 302
+    assert LedgerAccount.objects.get(pk=wallet.pk).status == "open"
+    rows = AuditEvent.objects.filter(object_id=wallet.public_id, event_type__startswith="ledger.account.")
+    assert {(row.new_state, row.actor_type, row.actor_id, row.metadata["reason"]) for row in rows} == {
+        ("frozen", "operator", str(risk_user.pk), "card testing from this wallet"),
+        ("open", "operator", str(risk_user.pk), "customer verified"),
+    }
+
+
+def test_only_risk_and_admin_may_freeze_only_finance_and_admin_may_run_verifications(operator_roles):
+    users = {role: operator_create(role) for role in ROLES}
+
+    def holders(*perms: str) -> set[str]:
+        return {role for role, user in users.items() if user.has_perms(perms)}
+
+    assert holders("accounts.freeze_ledgeraccount") == {RISK, ADMIN}
+    assert holders("accounts.run_ledgerverification", "audit.run_auditverification") == {FINANCE, ADMIN}
+    assert holders("settlements.hold_payout") == {FINANCE, ADMIN}
+    assert holders("merchants.set_merchant_fees") == {FINANCE, ADMIN}
+    assert holders("merchants.set_merchant_risk_terms") == {RISK, ADMIN}
