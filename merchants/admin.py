@@ -19,6 +19,7 @@ from djmoney.forms.widgets import MoneyWidget
 
 from merchants.models import ApiKey, FeePlan, Merchant, MerchantLimit
 from merchants.services import (
+    MERCHANT_UPDATABLE_FIELDS,
     api_key_revoke,
     api_key_rotate,
     merchant_activate,
@@ -39,13 +40,6 @@ TERMS_FIELDS = {
     FEES_PERMISSION: ("settlement_delay_days", "payout_schedule"),
     RISK_TERMS_PERMISSION: ("reserve_percent", "reserve_period_days"),
 }
-EDITABLE_FIELDS = (
-    "name",
-    "email",
-    *TERMS_FIELDS[FEES_PERMISSION],
-    *TERMS_FIELDS[RISK_TERMS_PERMISSION],
-    "metadata",
-)
 
 
 def _may_change(request, permission: str) -> bool:
@@ -145,15 +139,17 @@ class MerchantAdmin(ServiceOnlyHistoryAdmin):
         )
 
     def get_readonly_fields(self, request, obj=None):
+        if request.user.has_perm("merchants.change_merchant"):
+            return self.readonly_fields
         editable = {
             field
             for permission, fields in TERMS_FIELDS.items()
-            if _may_change(request, permission)
+            if request.user.has_perm(permission)
             for field in fields
         }
-        if request.user.has_perm("merchants.change_merchant"):
-            editable = set(EDITABLE_FIELDS)
-        return (*self.readonly_fields, *(f for f in EDITABLE_FIELDS if f not in editable))
+        # Shown, not editable: the rest of what merchant_update would take.
+        shown = MERCHANT_UPDATABLE_FIELDS - editable
+        return (*self.readonly_fields, *(f.name for f in Merchant._meta.fields if f.name in shown))
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         # Django runs a POST here in one atomic block and the services that save_model and
