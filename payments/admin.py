@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from payments.admin_dispute import dispute_evidence_view
+from payments.admin_dispute import DISPUTE_PERMISSION, dispute_evidence_view
 from payments.admin_refund import REFUND_PERMISSION, payment_refund_view
 from payments.cards import FINGERPRINT_PATTERN
 from payments.models import (
@@ -256,6 +256,15 @@ class DisputeAdmin(MoneyListAdmin):
             path("<path:object_id>/evidence/", evidence, name="payments_dispute_evidence"),
             *super().get_urls(),
         ]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        # The evidence page's link, for whoever may record evidence.
+        return (
+            fields
+            if request.user.has_perm(DISPUTE_PERMISSION)
+            else tuple(f for f in fields if f != "evidence")
+        )
 
     @admin.display(description="evidence page")
     def evidence(self, obj: Dispute) -> str:

@@ -61,6 +61,8 @@ def test_evidence_needs_a_reason(world):
 def test_without_the_permission_evidence_is_refused(world):
     dispute = Dispute.objects.get()
     client, _ = staff_client(username="support", perms=VIEW)
+    page = client.get(reverse("admin:payments_dispute_change", args=[dispute.pk]))
+    assert page.status_code == 200 and _evidence_url(dispute).encode() not in page.content
     audited = AuditEvent.objects.count()
     response = client.post(_evidence_url(dispute), {"evidence": "crafted", "reason": "crafted"})
     assert response.status_code == 403
