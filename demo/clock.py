@@ -12,7 +12,7 @@ back when the ``with`` block ends, even on an error.
 """
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from django.utils import timezone
@@ -21,7 +21,7 @@ from django.utils import timezone
 class DemoClock:
     """A settable instant; never ahead of the wall clock (the history is of the past)."""
 
-    def __init__(self, wall_now) -> None:
+    def __init__(self, wall_now: Callable[[], datetime]) -> None:
         self._wall_now = wall_now
         self._at: datetime = wall_now()
 

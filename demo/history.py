@@ -4,8 +4,8 @@ Each day runs under the demo clock (``demo.clock``): payments from morning to ni
 and captured, some captured by hand, declined with the simulator's test cards, challenged,
 held for review), refunds and disputes of earlier payments, then the demo endpoints' due
 webhook deliveries; at 02:00 the next day the nightly settlement (``settlement_run`` for that
-date) and the bank's payouts (``payouts_update``). One payout fails (the merchant's simulated
-bank account is closed for a day) and the last one is held. Every choice comes from one
+date) and the bank's payouts (``payouts_update``). The payouts of one day fail (the merchant's
+simulated bank account is closed that day) and the last day's are held. Every choice comes from one
 ``random.Random`` seeded with ``seed`` and the first day, so a history is the same each time.
 
 Idempotent: the merchant's ``metadata[HISTORY_MARKER]`` names the last day written (set at the
@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import connection
 from django.utils import timezone
 from djmoney.money import Money
 
@@ -52,12 +51,12 @@ from payments.services import (
 )
 from payments.states import Status
 from paysys.errors import CardError, InsufficientFundsError
-from settlements.bank import FAILURE_CODES, OUTCOME_SETTING
+from settlements.bank import OUTCOME_SETTING
 from settlements.services import payout_hold, payouts_update, settlement_run
 
 HISTORY_MARKER = "demo_history_through"
 DEFAULT_SEED = 20
-PAYMENTS_PER_DAY = 20
+PAYMENTS_PER_DAY = 12
 USD_SHARE = 0.15
 CARD_DECLINES = (
     "4000000000000002",
@@ -77,8 +76,9 @@ DISPUTE_EVERY = 3
 DISPUTE_OPENS_AFTER = timedelta(days=2)
 DISPUTE_DECIDED_AFTER = timedelta(days=5)
 FAILED_PAYOUT_DAYS_AGO = 10
+FAILED_PAYOUT_CODE = "account_closed"  # one of settlements.bank.FAILURE_CODES
 HOLD_REASON = "Bank details changed: confirm them with the merchant before paying out."
-OPEN_UNTIL_DAYS_AGO = 2  # reviews and disputes younger than this are left for the operators
+OPEN_UNTIL_DAYS_AGO = 2  # payments held for review since then are left in the queue
 
 
 @dataclass
@@ -276,11 +276,15 @@ class _History:
         failing = (self.today - settlement_day).days == FAILED_PAYOUT_DAYS_AGO
         if settlement_day == self.today:
             payout_hold(merchant_id=self.merchant.public_id, reason=HOLD_REASON)
-        if failing:
-            self._payout_outcome(sorted(FAILURE_CODES)[0])
-        settlement_run(date=settlement_day, merchant=self.merchant)
-        payouts_update(today=settlement_day)
-        if failing:
+        if not failing:
+            settlement_run(date=settlement_day, merchant=self.merchant)
+            payouts_update(today=settlement_day)
+            return
+        self._payout_outcome(FAILED_PAYOUT_CODE)  # the bank will refuse this day's payouts
+        try:
+            settlement_run(date=settlement_day, merchant=self.merchant)
+            payouts_update(today=settlement_day)
+        finally:
             self._payout_outcome(None)
 
     def _payout_outcome(self, outcome: str | None) -> None:
@@ -292,14 +296,6 @@ class _History:
     def mark(self, day: date) -> None:
         metadata = {**self.merchant.metadata, HISTORY_MARKER: day.isoformat()}
         self.merchant = merchant_update(merchant_id=self.merchant.public_id, changes={"metadata": metadata})
-
-
-def _commits_unsynchronized() -> None:
-    """Commit without waiting for the disk for the rest of this session: thousands of small
-    commits go several times faster. A crash loses only the last moments of the history, in
-    order (PostgreSQL never reorders commits), and the next run writes the days after the marker."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO off")
 
 
 def history_through(merchant: Merchant) -> date | None:
@@ -326,7 +322,6 @@ def demo_history_seed(
     if not result.days:
         return result
     rng = random.Random(f"{seed}:{first.isoformat()}")
-    _commits_unsynchronized()
     history = _History(merchant=merchant, today=today, rng=rng, result=result)
     with demo_clock() as clock:
         clock.set(_at(first, 6 * 3600))
