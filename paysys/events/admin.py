@@ -18,9 +18,10 @@ from django.utils.html import format_html
 from paysys.admin.actions import confirmed_action, each_through
 from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin, ServiceOnlyHistoryAdmin
 from paysys.admin.changelist import UncountedChangeListMixin
-from paysys.admin.search import ExactSearchMixin, date_range, exact_filter
+from paysys.admin.search import ExactSearchMixin, choices_filter, date_range, exact_filter
 from paysys.audit.admin_tools import ExactTextFilter
 from paysys.events.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from paysys.events.types import EVENT_TYPE_CHOICES
 from paysys.events.webhook_services import webhook_delivery_resend, webhook_endpoint_reenable
 
 # How many of an endpoint's deliveries, and of a delivery's attempts, its page shows.
@@ -51,7 +52,13 @@ class EventObjectFilter(ExactTextFilter):
 @admin.register(Event)
 class EventAdmin(UncountedChangeListMixin, ReadOnlyAdminMixin, ServiceOnlyAdmin):
     list_display = ("public_id", "type", "merchant_id", "object_type", "object_id", "livemode", "created")
-    list_filter = ("type", "livemode", EventMerchantFilter, EventObjectFilter, date_range())
+    list_filter = (
+        choices_filter("type", title="type", values=EVENT_TYPE_CHOICES),
+        "livemode",
+        EventMerchantFilter,
+        EventObjectFilter,
+        date_range(),
+    )
     search_fields = ("=public_id", "=object_id", "=merchant_id", "=correlation_id")
     ordering = ("-id",)
     fields = (
