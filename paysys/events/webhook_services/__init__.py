@@ -35,7 +35,7 @@ re-enable and resend, audited); ``policy`` holds the numbers,
 ``paysys.events.persistence``. Callers import the names below from this package.
 """
 
-from paysys.events.webhook_services.attempts import webhook_deliver
+from paysys.events.webhook_services.attempts import Post, deliver_next_due, webhook_deliver
 from paysys.events.webhook_services.batches import webhook_deliver_batch
 from paysys.events.webhook_services.endpoints import (
     EndpointWithSecret,
@@ -89,7 +89,9 @@ __all__ = [
     "WEBHOOK_RETRY_DELAYS",
     "WEBHOOK_RETRY_JITTER",
     "EndpointWithSecret",
+    "Post",
     "SweepResult",
+    "deliver_next_due",
     "retry_delay",
     "webhook_deliver",
     "webhook_deliver_batch",
