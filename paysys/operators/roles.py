@@ -53,7 +53,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         *ADJUSTMENT_PERMISSIONS,
         *VERIFICATION_PERMISSIONS,
     ),
-    # Everything, including operators' accounts and groups.
+    # Everything, including operators' accounts and groups, and the merchants' jobs no other role
+    # holds: onboarding, status, the profile, API keys, webhook endpoints (re-enable one, resend
+    # a delivery).
     ADMIN: (),
 }
 

@@ -1,5 +1,5 @@
-"""Finance may run the ledger's and the audit log's verifications now and set a merchant's fees;
-risk sets a merchant's reserve and limits (paysys/operators/roles.py)."""
+"""The admin role gets the webhook operators' permissions (re-enable an endpoint, resend a
+delivery: paysys/operators/roles.py); the other roles do not."""
 
 from django.db import migrations
 
@@ -13,9 +13,7 @@ def roles_update(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("operators", "0002_adjustment_permissions"),
-        ("accounts", "0015_ledgerverification_run_permission"),
-        ("audit", "0005_verification_failures"),
-        ("merchants", "0010_terms_permissions"),
+        ("events", "0004_operator_permissions"),
     ]
 
     operations = [migrations.RunPython(roles_update, migrations.RunPython.noop)]
