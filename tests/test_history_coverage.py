@@ -28,6 +28,7 @@ WITHOUT_HISTORY = {
     "payments.ProcessorOperation": "pending -> answered once; the payment's history and audit rows record the outcome",
     "idempotency.IdempotencyKey": "a cache of responses pruned after 24 h, not business state",
     "payments.ProcessorBreak": "recomputed by each reconciliation run, which leaves an audit row with its counts",
+    "settlements.EntryWatermark": "derived from the settlement lines (the lowest unsettled entry id)",
 }
 
 
