@@ -208,7 +208,12 @@ class SettlementLine(models.Model):
     # only effect was to lock two ledger rows per line at commit (docs/decisions.md, "The
     # settlement watermark").
     entry = models.OneToOneField(
-        "accounts.Entry", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_constraint=False
+        "accounts.Entry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     transaction = models.ForeignKey(
         "accounts.JournalTransaction",
