@@ -104,15 +104,18 @@ def bar_chart(
     values: Mapping[str, Mapping[date, Decimal]],
     show: Callable[[Decimal], str],
     stacked: bool = True,
+    whole: bool = False,
 ) -> Chart:
-    """Bars per day, one per series, stacked (parts of one whole) or side by side."""
+    """Bars per day, one per series, stacked (parts of one whole) or side by side; ``whole``:
+    the figures are counts, so the ticks are whole numbers too."""
     totals = [
         sum((values[s.key][day] for s in chart.series), Decimal(0))
         if stacked
         else max(values[s.key][day] for s in chart.series)
         for day in days
     ]
-    top = nice_ceiling(max(totals, default=Decimal(0)) / Y_TICKS) * Y_TICKS
+    step = nice_ceiling(max(totals, default=Decimal(0)) / Y_TICKS)
+    top = (max(step, Decimal(1)) if whole else step) * Y_TICKS
     _axes(chart, days, top)
     slot = PLOT_WIDTH / len(days)
     width = slot * BAR_SHARE / (1 if stacked else len(chart.series))

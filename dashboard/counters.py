@@ -37,6 +37,10 @@ class Counter:
     # Whether the counter asks for action now (drawn as an alert).
     alert: bool
 
+    @property
+    def is_text(self) -> bool:
+        return not isinstance(self.value, int)
+
 
 def _since(moment: datetime | None) -> str:
     return f"oldest {timezone.localtime(moment):%Y-%m-%d %H:%M} UTC" if moment else ""

@@ -1,5 +1,6 @@
 """The span the dashboard shows, from its GET parameters: ``start``, ``end`` (ISO dates, UTC)
-and ``mode`` (live or test). Absent, the last 30 days of the environment's own mode."""
+and ``mode`` (live or test). Absent or empty, the last 30 days in the environment's own mode
+(live in production, test elsewhere)."""
 
 from datetime import date, timedelta
 
@@ -18,22 +19,36 @@ def default_mode() -> str:
     return LIVE if settings.PAYSYS_ENV == "production" else TEST
 
 
+def defaults() -> dict[str, str]:
+    last = today()
+    return {
+        "start": (last - timedelta(days=DEFAULT_DAYS - 1)).isoformat(),
+        "end": last.isoformat(),
+        "mode": default_mode(),
+    }
+
+
 class SpanForm(forms.Form):
-    start = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    mode = forms.ChoiceField(required=False, choices=[(LIVE, "Live"), (TEST, "Test")])
+    """Bound to the request's parameters over the defaults, so the form shows the span shown."""
+
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    mode = forms.ChoiceField(choices=[(LIVE, "Live"), (TEST, "Test")])
+
+    def __init__(self, params) -> None:
+        super().__init__({**defaults(), **{name: value for name, value in params.items() if value}})
 
     def clean(self) -> dict:
         data = super().clean()
-        end = data.get("end") or today()
-        start = data.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
+        start, end = data.get("start"), data.get("end")
+        if start is None or end is None:
+            return data
         if end > today():
             self.add_error("end", f"The span cannot end after today ({today()}).")
         elif start > end:
             self.add_error("start", "The span must start on or before its end.")
         elif (end - start).days + 1 > MAX_DAYS:
             self.add_error("start", f"A span is at most {MAX_DAYS} days.")
-        data.update(start=start, end=end, mode=data.get("mode") or default_mode())
         return data
 
     @property

@@ -15,7 +15,7 @@ from django.urls import reverse
 @dataclass(frozen=True)
 class Link:
     url: str
-    # What the list shows, as its page names it ("payments", "payouts").
+    # What the list shows, as its page names it ("Select payment to view").
     names: str
 
 
@@ -24,4 +24,4 @@ def changelist_link(user, model: type[Model], **params: str) -> Link | None:
     if not admin.site.is_registered(model) or not user.has_perm(f"{meta.app_label}.view_{meta.model_name}"):
         return None
     url = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
-    return Link(url=f"{url}?{urlencode(params)}" if params else url, names=str(meta.verbose_name_plural))
+    return Link(url=f"{url}?{urlencode(params)}" if params else url, names=str(meta.verbose_name))

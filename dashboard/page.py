@@ -50,6 +50,7 @@ def overall_charts(figures: Figures, user) -> list[Chart]:
         days=days,
         values={"payments_count": _column(totals, "payments_count")},
         show=count,
+        whole=True,
     )
     authorization = rate_chart(
         Chart(
@@ -88,6 +89,7 @@ def overall_charts(figures: Figures, user) -> list[Chart]:
         days=days,
         values={name: _column(totals, name) for name in ("disputes_opened", "disputes_won", "disputes_lost")},
         show=count,
+        whole=True,
         stacked=False,
     )
     return [payments, authorization, disputes, _webhooks_chart(figures, user)]

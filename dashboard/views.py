@@ -32,7 +32,7 @@ def _presets(mode: str) -> list[tuple[int, str]]:
 
 
 def dashboard_view(request: HttpRequest) -> HttpResponse:
-    form = SpanForm(request.GET)
+    form = SpanForm(request.GET.dict())
     context = {
         **admin.site.each_context(request),
         "title": "Dashboard",
