@@ -209,6 +209,12 @@ class WebhookDelivery(models.Model):
             # Deliveries of a span of days (the dashboard's figures): rows arrive in time order,
             # so a BRIN index is a few pages and costs an insert next to nothing.
             BrinIndex(fields=["created"], name="events_whdelivery_created_brin"),
+            # The oldest delivery still owed (the dashboard's counter): unfinished rows only.
+            models.Index(
+                fields=["created"],
+                name="events_whdelivery_owed_idx",
+                condition=Q(status__in=["pending", "failed"]),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -23,8 +23,8 @@ from tests.operators.people import PASSWORD, operator_create, totp_code
 pytestmark = pytest.mark.django_db
 
 URL = "/admin/dashboard/"
-# Session and user (2), the span's figures (4), the counters (12).
-EXPECTED_QUERIES = 18
+# Session and user (2), the span's figures (3), the counters (10), the session saved (3).
+EXPECTED_QUERIES = 17
 CHARTS = {
     "payments",
     "authorization",
