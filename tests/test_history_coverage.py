@@ -6,7 +6,16 @@ every mutable model, except ...") gives the reasoning.
 
 from django.apps import apps
 
-PROJECT_APPS = {"accounts", "merchants", "payments", "settlements", "audit", "events", "idempotency", "dashboard"}
+PROJECT_APPS = {
+    "accounts",
+    "merchants",
+    "payments",
+    "settlements",
+    "audit",
+    "events",
+    "idempotency",
+    "dashboard",
+}
 
 # Models without history records, each with the reason.
 WITHOUT_HISTORY = {
