@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "payments",
     "settlements",
     "dashboard",
+    "demo",
 ]
 
 MIDDLEWARE = [
