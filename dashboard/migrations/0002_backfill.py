@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("dashboard", "0001_initial"),
         ("payments", "0009_dashboard_indexes"),
-        ("events", "0004_deliveries_by_day"),
+        ("events", "0005_deliveries_by_day"),
     ]
 
     operations = [migrations.RunPython(backfill, migrations.RunPython.noop)]

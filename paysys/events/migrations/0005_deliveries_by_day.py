@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('events', '0003_admin_console'),
+        ('events', '0004_operator_permissions'),
     ]
 
     operations = [
