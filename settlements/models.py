@@ -330,6 +330,8 @@ class Payout(models.Model):
                 condition=Q(status__in=["pending", "in_transit"]),
                 name="settlements_po_open",
             ),
+            # Payouts an operator holds (the dashboard's counter).
+            models.Index(fields=["merchant"], condition=Q(status="on_hold"), name="settlements_po_on_hold"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["public_id"], name="settlements_payout_public_id_unique"),

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0014_ledger_post_array_loop'),
-        ('settlements', '0003_batch_run_permission'),
+        ('settlements', '0004_payouts_on_hold_index'),
     ]
 
     operations = [
