@@ -203,24 +203,11 @@ class SettlementLine(models.Model):
     type = models.CharField(max_length=32, choices=Type.choices)
     # The business object: pay_..., re_..., dp_..., or the settlement for reserve movements.
     source = models.CharField(max_length=ID_MAX_LENGTH, blank=True, default="")
-    # No foreign-key constraint to the ledger: its rows are append-only (triggers refuse UPDATE,
-    # DELETE and TRUNCATE), so a reference written from them cannot dangle, and the constraint's
-    # only effect was to lock two ledger rows per line at commit (docs/decisions.md, "The
-    # settlement watermark").
     entry = models.OneToOneField(
-        "accounts.Entry",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_constraint=False,
+        "accounts.Entry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     transaction = models.ForeignKey(
-        "accounts.JournalTransaction",
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
+        "accounts.JournalTransaction", on_delete=models.PROTECT, related_name="+", db_index=False
     )
     amount = _money()
     fee = _money()

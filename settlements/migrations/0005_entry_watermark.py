@@ -20,14 +20,4 @@ class Migration(migrations.Migration):
                 ('updated', models.DateTimeField()),
             ],
         ),
-        migrations.AlterField(
-            model_name='settlementline',
-            name='entry',
-            field=models.OneToOneField(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.entry'),
-        ),
-        migrations.AlterField(
-            model_name='settlementline',
-            name='transaction',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.journaltransaction'),
-        ),
     ]
