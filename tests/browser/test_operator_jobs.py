@@ -140,6 +140,7 @@ def test_finance_holds_and_releases_a_payout(operator_page, screenshot, captured
 
 def test_finance_runs_the_ledger_health_checks_now_support_only_reads(operator_page, screenshot, captured):
     page = operator_page(FINANCE)
+    page.goto("/admin/")
     page.click("text=Ledger health")
     expect(page.locator("#health-ledger")).to_contain_text("Never run")
     page.click("#health-ledger input[type=submit]")
@@ -152,6 +153,7 @@ def test_finance_runs_the_ledger_health_checks_now_support_only_reads(operator_p
     screenshot(page, "ran")
 
     support = operator_page(SUPPORT)
+    support.goto("/admin/")
     support.click("text=Ledger health")
     expect(support.locator("#health-ledger .health-status")).to_have_text("OK")
     assert support.locator("#health-ledger input[type=submit]").count() == 0
