@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import transaction
 from django.dispatch import Signal
+from django.utils import timezone
 
 from paysys.correlation import correlation_id_get
 from paysys.events.models import CORRELATION_ID_MAX_LENGTH, Event
@@ -53,6 +54,7 @@ def event_build(
         data=dict(data),
         livemode=livemode,
         correlation_id=(correlation_id_get() or "")[:CORRELATION_ID_MAX_LENGTH],
+        created=timezone.now(),  # read at call time, like ``auto_now_add`` fields
     )
 
 

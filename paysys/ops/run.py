@@ -1,8 +1,11 @@
 """What `make run` runs once the virtualenv is installed: ``python -m paysys.ops.run``.
 
 With no ``DATABASE_URL``, the embedded PostgreSQL under ``var/postgres/`` first (paysys/ops/embedded_db.py);
-then ``migrate``, ``seed_demo`` (it prints the admin login and a fresh test API key), and web,
-Celery worker and beat under honcho (``Procfile``). One Ctrl-C stops honcho's three processes and
+then ``migrate``, ``seed_demo --days 30`` (it prints the admin login and a fresh test API key; the
+first run also writes the demo merchant's last 30 days of business, later runs only the days
+since), and web, Celery worker and beat under honcho (``Procfile``). Webhook URLs on localhost are
+allowed (``PAYSYS_WEBHOOK_ALLOW_PRIVATE_URLS``, unless set otherwise): a developer's receiver runs
+there, and so do the demo merchant's endpoints. One Ctrl-C stops honcho's three processes and
 then the embedded server: nothing is left running.
 """
 
@@ -14,6 +17,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+DEMO_HISTORY_DAYS = 30
 
 
 def _manage(*args: str) -> None:
@@ -41,6 +45,7 @@ def _terminated(signum, frame):
 
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paysys.settings")
+    os.environ.setdefault("PAYSYS_WEBHOOK_ALLOW_PRIVATE_URLS", "true")
     from django.conf import settings
 
     from paysys.ops import embedded_db
@@ -51,7 +56,7 @@ def main() -> int:
         print(f"paysys: embedded PostgreSQL, data in {pgdata}", flush=True)
     with embedded_db.running(pgdata) if pgdata is not None else contextlib.nullcontext():
         _manage("migrate", "--noinput")
-        _manage("seed_demo")
+        _manage("seed_demo", "--days", str(DEMO_HISTORY_DAYS))
         print(
             f"paysys: http://127.0.0.1:{settings.PAYSYS_PORT}/  "
             "(admin /admin/, API /v1/, docs /v1/docs/, health /healthz)",

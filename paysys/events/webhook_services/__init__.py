@@ -34,7 +34,7 @@ on the delivery threads), ``sweep`` (the sweeper, resend); ``policy`` holds the 
 ``paysys.events.persistence``. Callers import the names below from this package.
 """
 
-from paysys.events.webhook_services.attempts import webhook_deliver
+from paysys.events.webhook_services.attempts import Post, deliver_next_due, webhook_deliver
 from paysys.events.webhook_services.batches import webhook_deliver_batch
 from paysys.events.webhook_services.endpoints import (
     EndpointWithSecret,
@@ -87,7 +87,9 @@ __all__ = [
     "WEBHOOK_RETRY_DELAYS",
     "WEBHOOK_RETRY_JITTER",
     "EndpointWithSecret",
+    "Post",
     "SweepResult",
+    "deliver_next_due",
     "retry_delay",
     "webhook_deliver",
     "webhook_deliver_batch",

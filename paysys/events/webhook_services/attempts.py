@@ -10,7 +10,7 @@ transaction.
 
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from django.db import transaction
@@ -49,6 +49,9 @@ from paysys.events.webhook_services.policy import (
 )
 
 _Metric = tuple[str, float | None]
+# What sends one signed request: ``webhook_post`` (HTTP), or a stand-in receiver that answers
+# like one (the demo history of ``manage.py seed_demo``) with the same keyword arguments.
+Post = Callable[..., SendResult]
 
 
 def _slots() -> list[int]:
@@ -106,7 +109,7 @@ def webhook_deliver(*, delivery_id: int) -> str:
         if claim is None:
             exists = WebhookDelivery.objects.filter(pk=delivery_id).exists()
             return RESULT_SKIPPED_LOCKED if exists else RESULT_MISSING
-        result, metric = _attempt(claim, now=now, wait_for_slot=True)
+        result, metric = _attempt(claim, now=now, wait_for_slot=True, post=webhook_post)
     _metric_record(metric)
     return result
 
@@ -119,11 +122,12 @@ class ClaimedAttemptError(Exception):
         self.endpoint_pk = endpoint_pk
 
 
-def deliver_next_due(*, skip_endpoints: Iterable[int]) -> tuple[str, int] | None:
+def deliver_next_due(*, skip_endpoints: Iterable[int], post: Post | None = None) -> tuple[str, int] | None:
     """Make the attempt of the longest-waiting due delivery nobody holds: (result, its endpoint).
 
     None when nothing is due (or everything due is held, or belongs to ``skip_endpoints``). An
     endpoint whose slots are all taken is not waited for: its delivery is put back at once.
+    ``post`` sends the request (``webhook_post`` when None).
     """
     now = timezone.now()
     with transaction.atomic(durable=True):
@@ -131,14 +135,14 @@ def deliver_next_due(*, skip_endpoints: Iterable[int]) -> tuple[str, int] | None
         if claim is None:
             return None
         try:
-            result, metric = _attempt(claim, now=now, wait_for_slot=False)
+            result, metric = _attempt(claim, now=now, wait_for_slot=False, post=post or webhook_post)
         except Exception as exc:
             raise ClaimedAttemptError(claim.endpoint_pk) from exc
     _metric_record(metric)
     return result, claim.endpoint_pk
 
 
-def _attempt(claim: Claim, *, now: datetime, wait_for_slot: bool) -> tuple[str, _Metric | None]:
+def _attempt(claim: Claim, *, now: datetime, wait_for_slot: bool, post: Post) -> tuple[str, _Metric | None]:
     """The attempt of a claimed delivery, in the claim's transaction: (result, metric to record)."""
     if claim.status not in UNFINISHED:
         return RESULT_SKIPPED_DONE, None
@@ -166,7 +170,7 @@ def _attempt(claim: Claim, *, now: datetime, wait_for_slot: bool) -> tuple[str, 
         body=body,
         secrets_=_signing_secrets(claim, now),
     )
-    sent = webhook_post(url=claim.url, headers=headers, body=body)
+    sent = post(url=claim.url, headers=headers, body=body)
     finished_at = timezone.now()
     attempt_count = claim.attempt_count + 1
     seconds = sent.latency_ms / 1000 if sent.status_code is not None and sent.latency_ms is not None else None

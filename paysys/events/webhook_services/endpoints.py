@@ -97,6 +97,7 @@ def webhook_endpoint_create(
             metadata=metadata or {},
             livemode=livemode,
             secret_encrypted=signing.secret_encrypt(secret),
+            created=timezone.now(),  # read at call time, like ``auto_now_add`` fields
         )
     return EndpointWithSecret(endpoint=endpoint, secret=secret)
 

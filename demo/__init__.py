@@ -1,0 +1,1 @@
+"""The demo: ``manage.py seed_demo`` and the month of history it writes through the services."""
