@@ -17,6 +17,7 @@ from accounts.adjustments import adjustment_approve, adjustment_check, adjustmen
 from accounts.models import LedgerAccount
 from paysys.admin.actions import confirmed_action, each_through
 from paysys.admin.base import ServiceOnlyHistoryAdmin
+from paysys.admin.search import currency_filter
 from paysys.errors import PaysysError
 
 PROPOSAL_FIELDS = ("debit_account", "credit_account", "amount", "reason")
@@ -83,7 +84,7 @@ class AdjustmentAdmin(ServiceOnlyHistoryAdmin):
         "decided_by",
         "created",
     )
-    list_filter = ("status", "currency")
+    list_filter = ("status", currency_filter())
     search_fields = ("public_id", "debit_account__public_id", "credit_account__public_id")
     list_select_related = ("debit_account", "credit_account", "proposed_by", "decided_by")
     raw_id_fields = ("debit_account", "credit_account")

@@ -48,7 +48,13 @@ class EntryInline(MoneyDisplayMixin, admin.TabularInline):
 
 
 @admin.register(LedgerAccount)
-class LedgerAccountAdmin(RecordsLinksMixin, LedgerReadOnlyMixin, ServiceOnlyHistoryAdmin):
+class LedgerAccountAdmin(
+    UncountedChangeListMixin,
+    ExactSearchMixin,
+    RecordsLinksMixin,
+    LedgerReadOnlyMixin,
+    ServiceOnlyHistoryAdmin,
+):
     list_display = (
         "public_id",
         "owner_type",
@@ -62,9 +68,10 @@ class LedgerAccountAdmin(RecordsLinksMixin, LedgerReadOnlyMixin, ServiceOnlyHist
         "status",
         "created",
     )
-    list_filter = ("owner_type", "kind", "currency", "status", "allow_negative")
-    search_fields = ("public_id", "merchant_id")
-    date_hierarchy = "created"
+    list_filter = ("owner_type", "kind", currency_filter(), "status", "allow_negative", date_range())
+    search_fields = ("=public_id",)
+    search_help_text = "An account or merchant id (acct_…, mer_…)."
+    search_by_prefix = {"acct": "public_id", "mer": "merchant_id"}
 
     readonly_fields = ("records",)
 
@@ -154,7 +161,14 @@ class EntryAdmin(
 
 
 @admin.register(Hold)
-class HoldAdmin(RecordsLinksMixin, MoneyDisplayMixin, LedgerReadOnlyMixin, ServiceOnlyHistoryAdmin):
+class HoldAdmin(
+    UncountedChangeListMixin,
+    ExactSearchMixin,
+    RecordsLinksMixin,
+    MoneyDisplayMixin,
+    LedgerReadOnlyMixin,
+    ServiceOnlyHistoryAdmin,
+):
     money_fields = ("amount", "captured_amount")
     readonly_fields = ("records",)
     list_display = (
@@ -166,9 +180,14 @@ class HoldAdmin(RecordsLinksMixin, MoneyDisplayMixin, LedgerReadOnlyMixin, Servi
         "expires_at",
         "created",
     )
-    list_filter = ("status", "currency")
-    search_fields = ("public_id", "reference", "account__public_id")
+    list_filter = ("status", currency_filter(), amount_range(), date_range())
+    search_fields = ("=public_id",)
+    search_help_text = "A hold or account id (hold_…, acct_…), or a hold's reference."
+    search_by_prefix = {"hold": "public_id", "acct": "account__public_id"}
     list_select_related = ("account",)
+
+    def search_other(self, term: str) -> Q:
+        return Q(reference=term)
 
 
 @admin.register(Transfer)

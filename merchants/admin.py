@@ -18,6 +18,7 @@ from merchants.services import (
 )
 from paysys.admin.actions import confirmed_action, each_through
 from paysys.admin.base import ServiceOnlyHistoryAdmin
+from paysys.admin.search import currency_filter
 from paysys.errors import PaysysError
 
 
@@ -64,7 +65,7 @@ class ApiKeyInline(admin.TabularInline):
 @admin.register(Merchant)
 class MerchantAdmin(ServiceOnlyHistoryAdmin):
     list_display = ("public_id", "name", "email", "status", "default_currency", "created")
-    list_filter = ("status", "default_currency", "payout_schedule")
+    list_filter = ("status", currency_filter("default_currency"), "payout_schedule")
     search_fields = ("public_id", "name", "email")
     readonly_fields = (
         "public_id",

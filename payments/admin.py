@@ -263,13 +263,17 @@ class DisputeAdmin(MoneyListAdmin):
 
 
 @admin.register(TopUp)
-class TopUpAdmin(MoneyDisplayMixin, ReadOnlyAdminMixin, ServiceOnlyAdmin):
+class TopUpAdmin(
+    UncountedChangeListMixin, ExactSearchMixin, MoneyDisplayMixin, ReadOnlyAdminMixin, ServiceOnlyAdmin
+):
     """Read only: a top-up is its payment's outcome; operators act on the payment."""
 
     list_display = ("public_id", "merchant", "account", "payment", "amount_money", "status", "created")
     money_fields = ("amount",)
-    list_filter = ("currency", "payment__status")
-    search_fields = ("public_id", "merchant__public_id", "account__public_id", "payment__public_id")
+    list_filter = (currency_filter(), "payment__status", date_range())
+    search_fields = ("=public_id",)
+    search_help_text = "A top-up, merchant or payment id (tu_…, mer_…, pay_…)."
+    search_by_prefix = {"tu": "public_id", "mer": "merchant__public_id", "pay": "payment__public_id"}
     list_select_related = ("merchant", "account", "payment")
     readonly_fields = (
         "public_id",
@@ -285,9 +289,16 @@ class TopUpAdmin(MoneyDisplayMixin, ReadOnlyAdminMixin, ServiceOnlyAdmin):
 
 
 @admin.register(PaymentMethod)
-class PaymentMethodAdmin(ReadOnlyAdminMixin, ServiceOnlyAdmin):
+class PaymentMethodAdmin(UncountedChangeListMixin, ExactSearchMixin, ReadOnlyAdminMixin, ServiceOnlyAdmin):
     list_display = ("public_id", "merchant", "brand", "last4", "exp_month", "exp_year", "created")
-    search_fields = ("public_id", "fingerprint")
+    search_fields = ("=public_id",)
+    search_help_text = "A card or merchant id (pm_…, mer_…), or a card's fingerprint."
+    search_by_prefix = {"pm": "public_id", "mer": "merchant__public_id"}
+    list_select_related = ("merchant",)
+
+    def search_other(self, term: str) -> Q | None:
+        return Q(fingerprint=term) if FINGERPRINT.fullmatch(term) else None
+
     exclude = ("processor_token",)
 
 

@@ -12,7 +12,9 @@ from django.utils.html import format_html
 
 from paysys.admin.actions import confirmed_action, each_through
 from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin, ServiceOnlyHistoryAdmin
+from paysys.admin.changelist import UncountedChangeListMixin
 from paysys.admin.display import MoneyDisplayMixin
+from paysys.admin.search import ExactSearchMixin, currency_filter, date_range
 from settlements.export import CSV_MEDIA_TYPE, settlement_csv_rows
 from settlements.models import (
     Payout,
@@ -39,6 +41,10 @@ AMOUNTS = (
 
 class SettlementsReadOnlyMixin(MoneyDisplayMixin, ReadOnlyAdminMixin):
     list_per_page = LIST_PER_PAGE
+
+
+class SettlementsListMixin(UncountedChangeListMixin, ExactSearchMixin, SettlementsReadOnlyMixin):
+    """A table that grows with every merchant and day: no count, search by id only."""
 
 
 class _ReadOnlyInline(MoneyDisplayMixin, admin.TabularInline):
@@ -85,8 +91,7 @@ class SettlementBatchAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
         "started_at",
         "finished_at",
     )
-    list_filter = ("status",)
-    date_hierarchy = "date"
+    list_filter = ("status", date_range("date", "date"))
     inlines = [SettlementInline, SettlementBreakInline]
     actions = ["rerun"]
 
@@ -100,7 +105,7 @@ class SettlementBatchAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
 
 
 @admin.register(Settlement)
-class SettlementAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
+class SettlementAdmin(SettlementsListMixin, ServiceOnlyHistoryAdmin):
     list_display = (
         "public_id",
         "batch",
@@ -111,8 +116,10 @@ class SettlementAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
         "count",
     )
     money_fields = AMOUNTS
-    list_filter = ("status", "currency", "livemode", "batch__date")
-    search_fields = ("public_id", "merchant__public_id", "merchant__name")
+    list_filter = ("status", currency_filter(), "livemode", "batch__date")
+    search_fields = ("=public_id",)
+    search_help_text = "A settlement or merchant id (set_…, mer_…)."
+    search_by_prefix = {"set": "public_id", "mer": "merchant__public_id"}
     list_select_related = ("batch", "merchant")
     readonly_fields = ("lines_csv",)
     inlines = [SettlementLineInline]
@@ -140,7 +147,7 @@ class SettlementAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
 
 
 @admin.register(SettlementLine)
-class SettlementLineAdmin(SettlementsReadOnlyMixin, ServiceOnlyAdmin):
+class SettlementLineAdmin(SettlementsListMixin, ServiceOnlyAdmin):
     list_display = (
         "id",
         "settlement",
@@ -154,7 +161,9 @@ class SettlementLineAdmin(SettlementsReadOnlyMixin, ServiceOnlyAdmin):
     )
     money_fields = ("amount", "fee", "gross")
     list_filter = ("type",)
-    search_fields = ("source", "settlement__public_id")
+    search_fields = ("=settlement__public_id",)
+    search_help_text = "A settlement id (set_…): its lines."
+    search_by_prefix = {"set": "settlement__public_id"}
     list_select_related = ("settlement", "transaction")
 
 
@@ -194,7 +203,7 @@ class SettlementBreakAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
 
 
 @admin.register(Payout)
-class PayoutAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
+class PayoutAdmin(SettlementsListMixin, ServiceOnlyHistoryAdmin):
     list_display = (
         "public_id",
         "merchant",
@@ -205,8 +214,10 @@ class PayoutAdmin(SettlementsReadOnlyMixin, ServiceOnlyHistoryAdmin):
         "created",
     )
     money_fields = ("amount",)
-    list_filter = ("status", "livemode")
-    search_fields = ("public_id", "merchant__public_id", "settlement__public_id")
+    list_filter = ("status", "livemode", date_range())
+    search_fields = ("=public_id",)
+    search_help_text = "A payout, merchant or settlement id (po_…, mer_…, set_…)."
+    search_by_prefix = {"po": "public_id", "mer": "merchant__public_id", "set": "settlement__public_id"}
     list_select_related = ("merchant", "settlement")
     actions = ["hold_payouts", "release_payouts"]
 

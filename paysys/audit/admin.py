@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from paysys.admin.base import ReadOnlyAdminMixin, ServiceOnlyAdmin
 from paysys.admin.changelist import UncountedChangeListMixin
 from paysys.admin.display import money_column
-from paysys.admin.search import date_range
+from paysys.admin.search import date_range, exact_filter
 from paysys.audit.admin_tools import ExactTextFilter
 from paysys.audit.models import AuditEvent
 from paysys.audit.services import audit_idempotency_key_digest
@@ -57,8 +57,10 @@ class AuditEventAdmin(UncountedChangeListMixin, ReadOnlyAdminMixin, ServiceOnlyA
     )
     list_filter = (
         "actor_type",
-        "event_type",
-        "object_type",
+        exact_filter(
+            "event_type", title="event type", parameter="event_type", placeholder="payment.captured"
+        ),
+        exact_filter("object_type", title="object type", parameter="object_type", placeholder="payment"),
         MerchantFilter,
         ObjectIdFilter,
         ActorIdFilter,

@@ -139,6 +139,7 @@ class WebhookEndpoint(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        permissions = [("reenable_webhookendpoint", "Can re-enable a disabled webhook endpoint")]
         indexes = [
             models.Index(fields=["merchant_id", "-id"], name="events_whendpoint_merchant_idx"),
         ]
@@ -197,6 +198,7 @@ class WebhookDelivery(models.Model):
     class Meta:
         verbose_name_plural = "webhook deliveries"
         ordering = ["-id"]
+        permissions = [("resend_webhookdelivery", "Can resend a webhook delivery")]
         indexes = [
             models.Index(fields=["endpoint", "-id"], name="events_whdelivery_endpoint_idx"),
             # The sweeper's scan: only unfinished deliveries, by due time.

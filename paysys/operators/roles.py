@@ -45,7 +45,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "accounts.set_overdraft",
         *ADJUSTMENT_PERMISSIONS,
     ),
-    # Everything, including operators' accounts and groups.
+    # Everything, including operators' accounts and groups, and the merchants' jobs: onboarding,
+    # status, fees and limits, API keys, webhook endpoints (re-enable one, resend a delivery).
     ADMIN: (),
 }
 

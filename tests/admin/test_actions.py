@@ -13,6 +13,9 @@ from merchants.models import ApiKey, Merchant
 from merchants.services import merchant_suspend
 from payments.models import Dispute, Payment
 from paysys.audit.models import AuditEvent
+from paysys.events.models import WebhookDelivery, WebhookEndpoint
+from paysys.events.webhook_services import webhook_deliver, webhook_endpoint_disable
+from paysys.tenancy import Tenant
 from settlements.models import Payout, SettlementBatch, SettlementBreak, SettlementLine
 from settlements.services import payout_hold, settlement_batch_reconcile
 from tests.admin.conftest import PROJECT_APPS, staff_client
@@ -56,6 +59,22 @@ def _open_break(world):
     return settlement_batch_reconcile(batch=batch)[0]
 
 
+def _failed_delivery(world):
+    """A delivery whose attempt was refused (nothing listens at the world's endpoint)."""
+    delivery = WebhookDelivery.objects.order_by("pk").first()
+    webhook_deliver(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == "failed"
+    return delivery
+
+
+def _disabled_endpoint(world):
+    merchant = world["merchant"]
+    endpoint = WebhookEndpoint.objects.get(merchant_id=merchant.public_id)
+    tenant = Tenant(merchant_pk=merchant.pk, merchant_id=merchant.public_id, livemode=endpoint.livemode)
+    return webhook_endpoint_disable(tenant=tenant, endpoint_id=endpoint.public_id)
+
+
 # (model, action, permission, the object it acts on, its state after the action)
 ACTIONS = [
     (Payment, "approve_review", "payments.review_payment", lambda w: w["review"], lambda o: o.status),
@@ -95,6 +114,14 @@ ACTIONS = [
     ),
     (Adjustment, "approve", "accounts.approve_adjustment", lambda w: w["adjustment"], lambda o: o.status),
     (Adjustment, "reject", "accounts.approve_adjustment", lambda w: w["adjustment"], lambda o: o.status),
+    (
+        WebhookEndpoint,
+        "reenable",
+        "events.reenable_webhookendpoint",
+        _disabled_endpoint,
+        lambda o: o.status,
+    ),
+    (WebhookDelivery, "resend", "events.resend_webhookdelivery", _failed_delivery, lambda o: o.status),
 ]
 # A break's target alters a settlement line on purpose: verify_ledger fails while it is open.
 PARAMS = [
@@ -115,6 +142,8 @@ VIEW_PERMS = [
     "settlements.view_settlementbatch",
     "settlements.view_payout",
     "settlements.view_settlementbreak",
+    "events.view_webhookendpoint",
+    "events.view_webhookdelivery",
 ]
 
 

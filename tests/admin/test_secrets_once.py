@@ -7,6 +7,8 @@ from django.contrib.sessions.models import Session
 from django.urls import reverse
 
 from merchants.models import ApiKey
+from paysys.events.webhook_services import webhook_endpoint_create, webhook_endpoint_rotate_secret
+from paysys.tenancy import Tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -49,3 +51,38 @@ def test_a_rotated_keys_secret_is_shown_once(world, superuser_client):
         assert secret not in page.content.decode(), url
         assert new.secret_hash not in page.content.decode(), url
     assert not any(secret in str(session.get_decoded()) for session in Session.objects.all())
+
+
+def test_a_webhook_endpoints_signing_secret_is_never_shown(world, superuser_client, settings):
+    client, _ = superuser_client
+    settings.PAYSYS_WEBHOOK_ALLOW_PRIVATE_URLS = True
+    created = webhook_endpoint_create(
+        merchant_id=world["merchant"].public_id, url="http://127.0.0.1:9/other", enabled_events=["*"]
+    )
+    endpoint = created.endpoint
+    rotated = webhook_endpoint_rotate_secret(
+        tenant=Tenant(merchant_pk=None, merchant_id=endpoint.merchant_id, livemode=endpoint.livemode),
+        endpoint_id=endpoint.public_id,
+    )
+    endpoint.refresh_from_db()
+    hidden = [
+        created.secret,
+        rotated.secret,
+        endpoint.secret_encrypted,
+        endpoint.previous_secret_encrypted,
+        created.secret.removeprefix("whsec_"),
+    ]
+    pages = [
+        reverse("admin:events_webhookendpoint_changelist"),
+        reverse("admin:events_webhookendpoint_change", args=[endpoint.pk]),
+        reverse("admin:events_webhookendpoint_history", args=[endpoint.pk]),
+        *(
+            reverse("admin:events_webhookendpoint_simple_history", args=[endpoint.pk, version.pk])
+            for version in endpoint.history.all()
+        ),
+    ]
+    for url in pages:
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert endpoint.public_id in page.content.decode(), url
+        assert not [value for value in hidden if value in page.content.decode()], url

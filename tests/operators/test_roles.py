@@ -11,6 +11,8 @@ from moneyed import Money
 from accounts.adjustments import adjustment_propose
 from accounts.models import Adjustment, LedgerAccount
 from paysys.audit.models import AuditEvent
+from paysys.events.models import WebhookDelivery
+from paysys.events.webhook_services import webhook_deliver
 from paysys.operators.roles import ADMIN, FINANCE, RISK, ROLE_PERMISSIONS, ROLES, SUPPORT, VIEWED_APPS
 from settlements.models import Payout, PayoutHold
 from settlements.services import payout_hold
@@ -129,3 +131,39 @@ def test_finance_cannot_approve_its_own_adjustment_another_finance_operator_can(
         client.force_login(user)
         assert client.post(changelist, approve).status_code == 302
         assert Adjustment.objects.get(pk=adjustment.pk).status == status
+
+
+WEBHOOK_PERMISSIONS = ("events.resend_webhookdelivery", "events.reenable_webhookendpoint")
+
+
+def test_only_admin_may_resend_webhooks_or_reenable_endpoints(operator_roles):
+    users = {role: operator_create(role) for role in ROLES}
+    for perm in WEBHOOK_PERMISSIONS:
+        assert {role for role, user in users.items() if user.has_perm(perm)} == {ADMIN}, perm
+    assert users[SUPPORT].has_perm("events.view_webhookdelivery")
+    assert users[SUPPORT].has_perm("events.view_webhookendpoint")
+
+
+@pytest.mark.parametrize("role", [SUPPORT, RISK, FINANCE])
+def test_a_resend_posted_by_another_role_is_refused_admin_resends(role, world, operator_client):
+    delivery = WebhookDelivery.objects.order_by("pk").first()
+    webhook_deliver(delivery_id=delivery.pk)  # refused: nothing listens at the world's endpoint
+    changelist = reverse("admin:events_webhookdelivery_changelist")
+    resend = {"action": "resend", ACTION_CHECKBOX_NAME: [delivery.pk], "confirm": "1", "reason": "ticket 9"}
+
+    client, _ = operator_client(role)
+    assert "resend" not in offered(client.get(changelist))
+    client.post(changelist, resend)
+    assert WebhookDelivery.objects.get(pk=delivery.pk).status == "failed"
+    assert not AuditEvent.objects.filter(object_id=delivery.public_id).exists()
+
+    admin_client, admin_user = operator_client(ADMIN)
+    assert "resend" in offered(admin_client.get(changelist))
+    assert admin_client.post(changelist, resend).status_code == 302
+    assert WebhookDelivery.objects.get(pk=delivery.pk).status == "pending"
+    row = AuditEvent.objects.get(object_id=delivery.public_id, event_type="webhook_delivery.resent")
+    assert (row.actor_type, row.actor_id, row.metadata["reason"]) == (
+        "operator",
+        str(admin_user.pk),
+        "ticket 9",
+    )

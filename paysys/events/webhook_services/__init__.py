@@ -29,7 +29,8 @@ delete) touch its deliveries with ``SKIP LOCKED`` only, so the two orders never 
 
 Modules, by use case: ``endpoints`` (a merchant's endpoints), ``fanout`` (an event's
 deliveries), ``attempts`` (one attempt of one delivery), ``batches`` (a Celery message's work
-on the delivery threads), ``sweep`` (the sweeper, resend); ``policy`` holds the numbers,
+on the delivery threads), ``sweep`` (the sweeper, resend), ``operators`` (an operator's
+re-enable and resend, audited); ``policy`` holds the numbers,
 ``payloads`` what is sent, ``dispatch`` the Celery messages. Their SQL is in
 ``paysys.events.persistence``. Callers import the names below from this package.
 """
@@ -46,6 +47,7 @@ from paysys.events.webhook_services.endpoints import (
     webhook_endpoint_update,
 )
 from paysys.events.webhook_services.fanout import webhook_fanout, webhook_fanout_missed
+from paysys.events.webhook_services.operators import webhook_delivery_resend, webhook_endpoint_reenable
 from paysys.events.webhook_services.policy import (
     MAX_ENABLED_EVENTS,
     MAX_WEBHOOK_ATTEMPTS,
@@ -93,10 +95,12 @@ __all__ = [
     "retry_delay",
     "webhook_deliver",
     "webhook_deliver_batch",
+    "webhook_delivery_resend",
     "webhook_endpoint_create",
     "webhook_endpoint_delete",
     "webhook_endpoint_disable",
     "webhook_endpoint_enable",
+    "webhook_endpoint_reenable",
     "webhook_endpoint_rotate_secret",
     "webhook_endpoint_update",
     "webhook_fanout",

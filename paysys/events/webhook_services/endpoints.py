@@ -129,7 +129,7 @@ def webhook_endpoint_update(
         if metadata is not None:
             endpoint.metadata = metadata
         if status == WebhookEndpoint.Status.ENABLED:
-            _endpoint_set_enabled(endpoint)
+            endpoint_set_enabled(endpoint)
         elif status == WebhookEndpoint.Status.DISABLED and endpoint.status == WebhookEndpoint.Status.ENABLED:
             _endpoint_set_disabled(endpoint, reason=WebhookEndpoint.DisabledReason.MERCHANT)
         endpoint.save()
@@ -182,12 +182,13 @@ def webhook_endpoint_enable(*, tenant: Tenant, endpoint_id: str) -> WebhookEndpo
     with transaction.atomic():
         endpoint = _endpoint_lock(tenant=tenant, endpoint_id=endpoint_id)
         if endpoint.status != WebhookEndpoint.Status.ENABLED:
-            _endpoint_set_enabled(endpoint)
+            endpoint_set_enabled(endpoint)
             endpoint.save()
     return endpoint
 
 
-def _endpoint_set_enabled(endpoint: WebhookEndpoint) -> None:
+def endpoint_set_enabled(endpoint: WebhookEndpoint) -> None:
+    """Enabled, with no disable reason and no failure streak (the caller saves it)."""
     endpoint.status = WebhookEndpoint.Status.ENABLED
     endpoint.disabled_reason = WebhookEndpoint.DisabledReason.NONE
     endpoint.failing_since = None

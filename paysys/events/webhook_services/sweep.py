@@ -121,15 +121,21 @@ def webhook_resend(*, tenant: Tenant, event_id: str, endpoint_id: str | None = N
         deliveries: list[WebhookDelivery] = []
         for endpoint in endpoints:
             delivery = _delivery_get_or_create_locked(event=event, endpoint=endpoint, now=now)
-            delivery.status = WebhookDelivery.Status.PENDING
-            delivery.attempt_count = 0
-            delivery.next_attempt_at = now
-            delivery.dispatched_at = now
-            delivery.completed_at = None
-            delivery.save()
+            delivery_restart(delivery, now=now)
             deliveries.append(delivery)
         dispatch_on_commit([d.pk for d in deliveries])
     return deliveries
+
+
+def delivery_restart(delivery: WebhookDelivery, *, now: datetime) -> None:
+    """Make a locked delivery due now with a fresh retry schedule (its past attempts stay
+    recorded); the caller queues its message after commit (``dispatch_on_commit``)."""
+    delivery.status = WebhookDelivery.Status.PENDING
+    delivery.attempt_count = 0
+    delivery.next_attempt_at = now
+    delivery.dispatched_at = now
+    delivery.completed_at = None
+    delivery.save()
 
 
 def _delivery_get_or_create_locked(
