@@ -10,7 +10,7 @@ export PAYSYS_PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/paysys
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test install install-dev lint format check-services chromium bench bench-api bench-webhooks bench-settlement compose-config clean
+.PHONY: run test install install-dev lint format check-services chromium bench bench-api bench-webhooks bench-settlement bench-dashboard compose-config clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,9 @@ bench-webhooks: install-dev
 # 100,000 and 1,000,000 payments over 1,000 merchants: several minutes.
 bench-settlement: install-dev
 	$(BIN)/python bench/settlement.py
+
+bench-dashboard: install-dev
+	$(BIN)/python bench/dashboard.py
 
 # Validates docker-compose.yml where a compose client exists (no engine needed).
 compose-config:

@@ -20,11 +20,12 @@ For each size (100,000 and 1,000,000 captured card payments by default, over 1,0
 
 It prints the figures and the targets: 1M settle in <= 60 s with peak RSS <= 256 MB, <= 2x the
 floor, and 10x the payments in <= 11x the time. ``--json`` prints one JSON object instead. It
-creates (and drops) its own databases ``paysys_bench_settlement`` and
-``paysys_bench_settlement_tpl``; the server comes from ``BENCH_DATABASE_URL`` (default
+creates (and drops) its own databases, ``--database`` (default ``paysys_bench_settlement``) and
+the same name with ``_tpl``; the server comes from ``BENCH_DATABASE_URL`` (default
 ``postgres://postgres@127.0.0.1:5432``). Payouts' sending tasks go to Celery's in-memory broker.
 
-    .venv/bin/python bench/settlement.py [--sizes 100000 1000000] [--merchants 1000] [--json]
+    .venv/bin/python bench/settlement.py [--sizes 100000 1000000] [--merchants 1000]
+        [--database NAME] [--json]
 """
 
 import argparse
@@ -43,7 +44,6 @@ from ledger import _pg_args, _recreate_database, _server
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
 DATABASE = "paysys_bench_settlement"
-TEMPLATE = "paysys_bench_settlement_tpl"
 SEED_SQL = BENCH_DIR / "settlement_seed.sql"
 FLOOR_SQL = BENCH_DIR / "settlement_floor.sql"
 SIZES = (100_000, 1_000_000)
@@ -77,6 +77,11 @@ def _use(database: str) -> None:
     connections["default"].settings_dict["NAME"] = database
 
 
+def _template(database: str) -> str:
+    """The database the merchants are made in once, copied for each size."""
+    return f"{database}_tpl"
+
+
 def _psql(database: str, sql: str) -> None:
     done = subprocess.run(
         ["psql", *_pg_args(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database],
@@ -88,9 +93,9 @@ def _psql(database: str, sql: str) -> None:
         raise RuntimeError(f"psql failed: {done.stderr}")
 
 
-def template_prepare(merchants: int) -> None:
+def template_prepare(merchants: int, template: str) -> None:
     """The merchants and the reference payments, made by the services, in the template database."""
-    _recreate_database(TEMPLATE)
+    _recreate_database(template)
     from django.core.management import call_command
     from moneyed import Money
 
@@ -112,20 +117,22 @@ def template_prepare(merchants: int) -> None:
         payment = payment_create(merchant=merchant, amount=Money(amount, "EUR"), card=card)
         if payment.status != "succeeded":
             raise RuntimeError(f"the reference payment did not succeed: {payment.failure_code}")
-    _use(TEMPLATE)  # closes the connection: the template is copied next
+    _use(template)  # closes the connection: the template is copied next
 
 
-def seed(payments: int) -> float:
+def seed(payments: int, database: str) -> float:
     """Copy the template, seed ``payments`` captured payments (less the reference ones); seconds."""
     subprocess.run(
-        ["dropdb", *_pg_args(), "--if-exists", "--force", DATABASE], check=True, capture_output=True
+        ["dropdb", *_pg_args(), "--if-exists", "--force", database], check=True, capture_output=True
     )
-    subprocess.run(["createdb", *_pg_args(), "-T", TEMPLATE, DATABASE], check=True, capture_output=True)
+    subprocess.run(
+        ["createdb", *_pg_args(), "-T", _template(database), database], check=True, capture_output=True
+    )
     started = time.monotonic()
     sql = SEED_SQL.read_text().replace(":payments", str(payments - len(REFERENCE_AMOUNTS)))
-    _psql(DATABASE, sql)
+    _psql(database, sql)
     elapsed = time.monotonic() - started
-    _psql(DATABASE, "VACUUM ANALYZE;")
+    _psql(database, "VACUUM ANALYZE;")
     return elapsed
 
 
@@ -192,10 +199,10 @@ def floor(run_date: date) -> dict[str, float]:
     return {"floor_seconds": three, "floor_group_by_seconds": bare}
 
 
-def settle_in_child(run_date: date) -> dict:
+def settle_in_child(run_date: date, database: str) -> dict:
     """``settlement_run`` in a process of its own: its wall time, peak RSS and result."""
     out = subprocess.run(
-        [sys.executable, __file__, "--settle", run_date.isoformat()],
+        [sys.executable, __file__, "--database", database, "--settle", run_date.isoformat()],
         check=True,
         capture_output=True,
         text=True,
@@ -203,18 +210,25 @@ def settle_in_child(run_date: date) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def settle(run_date: date) -> None:
+def settle(run_date: date, database: str) -> None:
     """The child: settle, then print one JSON line."""
-    _django_setup(DATABASE)
+    _django_setup(database)
     from settlements.services import settlement_run
 
-    started = time.monotonic()
-    result = settlement_run(date=run_date)
+    started = merchants_done = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        nonlocal merchants_done
+        merchants_done = time.monotonic()
+
+    result = settlement_run(date=run_date, on_progress=progress)
     elapsed = time.monotonic() - started
     print(
         json.dumps(
             {
                 "settle_seconds": elapsed,
+                # Up to the last merchant's commit; the rest is reconciliation and the batch's end.
+                "merchants_seconds": merchants_done - started,
                 "settle_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "settled": result.settled,
                 "lines": result.lines,
@@ -248,15 +262,15 @@ def candidates_after(run_date: date) -> float:
     return elapsed
 
 
-def size_figures(payments: int, run_date: date) -> dict:
-    figures: dict = {"seed_seconds": seed(payments)}
+def size_figures(payments: int, run_date: date, database: str) -> dict:
+    figures: dict = {"seed_seconds": seed(payments, database)}
     from django.db import connections
 
-    _use(DATABASE)
+    _use(database)
     seed_check()
     figures.update(floor(run_date))
     connections.close_all()
-    figures.update(settle_in_child(run_date))
+    figures.update(settle_in_child(run_date, database))
     if figures["lines"] != payments or figures["failed"] or figures["breaks"]:
         raise RuntimeError(f"the run did not settle every payment cleanly: {figures}")
     figures["candidates_after_seconds"] = candidates_after(run_date)
@@ -269,22 +283,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="payments per run")
     parser.add_argument("--merchants", type=int, default=MERCHANTS)
+    parser.add_argument(
+        "--database", default=DATABASE, help="the database to create (and drop), and NAME_tpl"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object with every figure")
     parser.add_argument("--settle", help=argparse.SUPPRESS)  # the child's run date
     args = parser.parse_args()
     if args.settle:
-        settle(date.fromisoformat(args.settle))
+        settle(date.fromisoformat(args.settle), args.database)
         return
 
     from datetime import UTC, datetime
 
     run_date = datetime.now(UTC).date() + timedelta(days=1)
-    _django_setup(TEMPLATE)
-    template_prepare(args.merchants)
+    template = _template(args.database)
+    _django_setup(template)
+    template_prepare(args.merchants, template)
     figures: dict = {"merchants": args.merchants, "cpus": os.cpu_count(), "load_average": os.getloadavg()}
     for payments in sorted(args.sizes):
-        figures[str(payments)] = size_figures(payments, run_date)
-    for name in (DATABASE, TEMPLATE):
+        figures[str(payments)] = size_figures(payments, run_date, args.database)
+    for name in (args.database, template):
         subprocess.run(
             ["dropdb", *_pg_args(), "--if-exists", "--force", name], check=True, capture_output=True
         )
@@ -299,13 +317,14 @@ def main() -> None:
         return
     print(f"{args.merchants} merchants, {os.cpu_count()} cpus, load average {figures['load_average']}")
     print(
-        f"{'payments':>10}{'settle s':>10}{'RSS MB':>9}{'floor s':>9}{'GROUP BY s':>12}{'x floor':>9}"
+        f"{'payments':>10}{'settle s':>10}{'merchants s':>13}{'RSS MB':>9}{'floor s':>9}"
+        f"{'GROUP BY s':>12}{'x floor':>9}"
         f"{'cands after s':>15}{'seed s':>8}"
     )
     for payments in sizes:
         f = figures[str(payments)]
         print(
-            f"{payments:>10}{f['settle_seconds']:>10.1f}{f['settle_peak_rss_mb']:>9.0f}{f['floor_seconds']:>9.1f}"
+            f"{payments:>10}{f['settle_seconds']:>10.1f}{f['merchants_seconds']:>13.1f}{f['settle_peak_rss_mb']:>9.0f}{f['floor_seconds']:>9.1f}"
             f"{f['floor_group_by_seconds']:>12.2f}{f['ratio_vs_floor']:>9.2f}"
             f"{f['candidates_after_seconds']:>15.2f}{f['seed_seconds']:>8.1f}"
         )

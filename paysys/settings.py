@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "merchants",
     "payments",
     "settlements",
+    "dashboard",
     "demo",
 ]
 

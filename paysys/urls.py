@@ -18,6 +18,7 @@ handler404 = "paysys.api.errors.django_404"
 handler500 = "paysys.api.errors.django_500"
 
 urlpatterns = [
+    path("admin/dashboard/", include("dashboard.urls")),
     path("admin/", admin.site.urls),
     path("v1/", include(v1)),
     path("", include("paysys.ops.urls")),

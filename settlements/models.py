@@ -234,6 +234,27 @@ class SettlementLine(models.Model):
         return f"{self.type} {self.source} {self.amount}"
 
 
+class EntryWatermark(models.Model):
+    """Where a merchant ``pending`` account's unsettled entries start: every entry of the
+    account with a lower id is settled or is a settlement's own posting (never settled).
+
+    The run's statements read the account's entries from here on, so settled history is never
+    read again. Moved only by the claim (``sql/lines_claim.sql``), in the settlement's
+    transaction and after the account and its balance shards are locked: no posting to the
+    account is in flight, so no entry can appear below it later (docs/decisions.md, "The
+    settlement watermark"). No history: it is derived from the lines and can be recomputed.
+    """
+
+    account = models.OneToOneField(
+        "accounts.LedgerAccount", primary_key=True, on_delete=models.PROTECT, related_name="+"
+    )
+    entry_id = models.BigIntegerField()
+    updated = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.account_id} from entry {self.entry_id}"
+
+
 class Payout(models.Model):
     """A settlement's net on its way to the merchant's bank.
 
@@ -296,6 +317,8 @@ class Payout(models.Model):
                 condition=Q(status__in=["pending", "in_transit"]),
                 name="settlements_po_open",
             ),
+            # Payouts an operator holds (the dashboard's counter).
+            models.Index(fields=["merchant"], condition=Q(status="on_hold"), name="settlements_po_on_hold"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["public_id"], name="settlements_payout_public_id_unique"),

@@ -36,7 +36,8 @@ def run_lock_release() -> None:
 
 @dataclass(frozen=True)
 class Candidate:
-    """One merchant account (currency and mode) a run still has to settle."""
+    """One merchant account (currency and mode) a run still has to settle, with the merchant's
+    other accounts in that currency and mode (None if not open yet)."""
 
     merchant_pk: int
     merchant_id: str
@@ -44,6 +45,9 @@ class Candidate:
     currency: str
     livemode: bool
     period_end: datetime
+    available_account_pk: int | None
+    reserve_account_pk: int | None
+    reserve_due: bool  # a reserve withheld earlier is due back on the run date
 
 
 def candidates_list(
@@ -65,11 +69,18 @@ class LineTotals:
     gross: Decimal
 
 
-def lines_claim(
-    *, settlement_pk: int, account_pk: int, merchant_id: str, period_end: datetime
-) -> dict[str, LineTotals]:
-    """Claim the account's unsettled entries before ``period_end`` as the settlement's lines;
-    their totals per line type."""
+@dataclass(frozen=True)
+class Claim:
+    """The in-scope entries' totals per line type, and whether they were claimed (False: they sum
+    below zero, a debt carried forward, and nothing was written)."""
+
+    totals: dict[str, LineTotals]
+    claimed: bool
+
+
+def lines_claim(*, settlement_pk: int, account_pk: int, merchant_id: str, period_end: datetime) -> Claim:
+    """Claim the account's unsettled entries before ``period_end`` as the settlement's lines and
+    move its watermark, unless they sum below zero. The caller holds the account's locks."""
     with connection.cursor() as cursor:
         cursor.execute(
             _sql("lines_claim"),
@@ -80,7 +91,11 @@ def lines_claim(
                 "period_end": period_end,
             },
         )
-        return {row[0]: LineTotals(*row[1:]) for row in cursor.fetchall()}
+        rows = cursor.fetchall()
+    return Claim(
+        totals={row[0]: LineTotals(*row[1:5]) for row in rows},
+        claimed=all(row[5] for row in rows),
+    )
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ def _ledger_verified_after_each_test(request):
 BEAT_SCHEDULE_MIGRATIONS = (
     "paysys.ops.migrations.0001_beat_schedule",
     "paysys.ops.migrations.0002_payouts_update",
+    "paysys.ops.migrations.0003_dashboard_days_refresh",
 )
 
 

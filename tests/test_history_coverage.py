@@ -6,7 +6,16 @@ every mutable model, except ...") gives the reasoning.
 
 from django.apps import apps
 
-PROJECT_APPS = {"accounts", "merchants", "payments", "settlements", "audit", "events", "idempotency"}
+PROJECT_APPS = {
+    "accounts",
+    "merchants",
+    "payments",
+    "settlements",
+    "audit",
+    "events",
+    "idempotency",
+    "dashboard",
+}
 
 # Models without history records, each with the reason.
 WITHOUT_HISTORY = {
@@ -28,6 +37,10 @@ WITHOUT_HISTORY = {
     "payments.ProcessorOperation": "pending -> answered once; the payment's history and audit rows record the outcome",
     "idempotency.IdempotencyKey": "a cache of responses pruned after 24 h, not business state",
     "payments.ProcessorBreak": "recomputed by each reconciliation run, which leaves an audit row with its counts",
+    # Derived figures, recomputed from the base tables (which keep their own history).
+    "dashboard.PaymentDay": "daily figures recomputed from payments, refunds and disputes",
+    "dashboard.DeliveryDay": "daily figures recomputed from webhook deliveries",
+    "settlements.EntryWatermark": "derived from the settlement lines (the lowest unsettled entry id)",
 }
 
 

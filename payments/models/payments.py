@@ -172,6 +172,10 @@ class Payment(models.Model):
             models.Index(
                 fields=["updated"], condition=Q(status="processing"), name="payments_payment_processing"
             ),
+            # The review queue, oldest first (the admin's list and the dashboard's counter).
+            models.Index(
+                fields=["created"], condition=Q(status="requires_review"), name="payments_payment_review"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["public_id"], name="payments_payment_public_id_unique"),

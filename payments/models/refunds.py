@@ -94,7 +94,15 @@ class Dispute(models.Model):
             ("close_dispute", "Can close a dispute as won or lost"),
         ]
         ordering = ["-id"]
-        indexes = [models.Index(fields=["merchant", "-id"], name="payments_dispute_merchant")]
+        indexes = [
+            models.Index(fields=["merchant", "-id"], name="payments_dispute_merchant"),
+            # Disputes awaiting the merchant's evidence, by due date (the dashboard's "due soon").
+            models.Index(
+                fields=["evidence_due_by"],
+                condition=Q(status="needs_response"),
+                name="payments_dispute_due",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payments_dispute_amount_positive"),
             models.CheckConstraint(condition=Q(fee__gte=0), name="payments_dispute_fee_nonnegative"),

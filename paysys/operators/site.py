@@ -10,6 +10,7 @@
 
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django_otp import devices_for_user, user_has_device
@@ -18,6 +19,9 @@ from django_otp.admin import OTPAdminAuthenticationForm
 from paysys.admin.site import PaysysAdminSite
 
 LOGIN_TEMPLATE = "operators/login.html"
+# Where an operator lands after log-in unless they were on their way to another page: the
+# dashboard (``paysys/urls.py`` routes it, by name, so the platform imports no app for it).
+FIRST_PAGE_URL_NAME = "dashboard"
 
 
 def otp_required() -> bool:
@@ -68,6 +72,9 @@ class OperatorAdminSite(PaysysAdminSite):
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         if must_enrol(request.user):
             return HttpResponseRedirect(reverse("admin:otp_enrol", current_app=self.name))
+        target = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME)
+        if target in (None, "", reverse("admin:index", current_app=self.name)):
+            extra_context = {**(extra_context or {}), REDIRECT_FIELD_NAME: reverse(FIRST_PAGE_URL_NAME)}
         return super().login(request, extra_context)
 
     def get_urls(self) -> list:

@@ -3,7 +3,8 @@
 With no ``DATABASE_URL``, the embedded PostgreSQL under ``var/postgres/`` first (paysys/ops/embedded_db.py);
 then ``migrate``, ``seed_demo --days 30`` (it prints the admin login and a fresh test API key; the
 first run also writes the demo merchant's last 30 days of business, later runs only the days
-since), and web, Celery worker and beat under honcho (``Procfile``). Webhook URLs on localhost are
+since), ``refresh_dashboard --all`` (the operators' dashboard's figures of those past days), and
+web, Celery worker and beat under honcho (``Procfile``). Webhook URLs on localhost are
 allowed (``PAYSYS_WEBHOOK_ALLOW_PRIVATE_URLS``, unless set otherwise): a developer's receiver runs
 there, and so do the demo merchant's endpoints. One Ctrl-C stops honcho's three processes and
 then the embedded server: nothing is left running.
@@ -57,6 +58,8 @@ def main() -> int:
     with embedded_db.running(pgdata) if pgdata is not None else contextlib.nullcontext():
         _manage("migrate", "--noinput")
         _manage("seed_demo", "--days", str(DEMO_HISTORY_DAYS))
+        # The history is written with past dates, further back than beat's refresh reaches.
+        _manage("refresh_dashboard", "--all")
         print(
             f"paysys: http://127.0.0.1:{settings.PAYSYS_PORT}/  "
             "(admin /admin/, API /v1/, docs /v1/docs/, health /healthz)",

@@ -65,8 +65,9 @@ def _send_after_commit(payout: Payout) -> None:
     transaction.on_commit(lambda: payout_send_task.delay(payout.pk), robust=True)
 
 
-def payout_create(*, settlement: Settlement) -> Payout:
-    """The payout of a completed settlement's (positive) net, in the caller's transaction."""
+def payout_create(*, settlement: Settlement, available_pk: int, in_transit_pk: int) -> Payout:
+    """The payout of a completed settlement's (positive) net, in the caller's transaction, from
+    the merchant's ``available`` account to the platform's ``payouts_in_transit`` (their pks)."""
     merchant = settlement.merchant
     currency = settlement.currency
     held = PayoutHold.objects.filter(merchant=merchant, released_at__isnull=True).exists()
@@ -77,20 +78,11 @@ def payout_create(*, settlement: Settlement) -> Payout:
         amount=settlement.net,
         status=Payout.Status.ON_HOLD if held else Payout.Status.PENDING,
     )
-    available = merchant_account_get(
-        merchant_id=merchant.public_id,
-        kind=AccountKind.AVAILABLE,
-        currency=currency,
-        livemode=payout.livemode,
-    )
-    in_transit = platform_account_get(
-        kind=AccountKind.PAYOUTS_IN_TRANSIT, currency=currency, livemode=payout.livemode
-    )
     amount = Money(settlement.net.amount, currency)
     payout.transaction = ledger_post(
         reference=f"payout:{payout.public_id}",
         kind=TransactionKind.PAYOUT,
-        lines=[PostingLine(available.pk, -amount), PostingLine(in_transit.pk, amount)],
+        lines=[PostingLine(available_pk, -amount), PostingLine(in_transit_pk, amount)],
         metadata={"payout": payout.public_id, "settlement": settlement.public_id},
         merchant_id=merchant.public_id,
     ).transaction

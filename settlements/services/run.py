@@ -11,9 +11,12 @@ What a run of date D guarantees
   wallet fees, refunds and failed-refund reversals, disputes and won disputes).
 - Set-based: one statement lists what the batch must settle (``sql/candidates.sql``), one
   statement per settlement claims its lines and returns their totals (``sql/lines_claim.sql``);
-  no Python loop per payment.
-- One transaction per merchant, currency and mode: the settlement row, its lines, the reserve
-  releases it makes, its postings and its payout commit together or not at all.
+  no Python loop per payment. Both read a pending account's entries from its watermark on
+  (``EntryWatermark``): settled history is not read again.
+- One transaction per merchant, currency and mode: the settlement row, its lines, the watermark,
+  the reserve releases it makes, its postings and its payout commit together or not at all. It
+  first locks the ``pending`` account and its balance shards, so no posting to it is in flight
+  while the claim reads it and moves the watermark.
 - Idempotent and resumable: one batch per date; one settlement per batch, merchant, currency
   and mode, and one line per entry (unique constraints). A rerun of the date settles only what
   has no settlement yet (the failed and the not-yet-reached after a crash) and changes nothing
@@ -47,7 +50,15 @@ from moneyed import Money
 
 from accounts.models import AccountKind, TransactionKind
 from accounts.selectors import account_balance_get
-from accounts.services import PostingLine, ledger_atomic, ledger_post, merchant_account_get
+from accounts.services import (
+    PostingLine,
+    account_shards_lock,
+    accounts_lock,
+    ledger_atomic,
+    ledger_post,
+    merchant_accounts_open,
+    platform_account_get,
+)
 from merchants.models import Merchant
 from paysys.audit.services import audit_record
 from paysys.errors import NotFoundError
@@ -91,6 +102,14 @@ class _Figures:
     @property
     def moved(self) -> Decimal:
         return self.gross - self.fees - self.refunds - self.disputes + self.adjustments
+
+
+@dataclass(frozen=True)
+class _Accounts:
+    pending: int
+    available: int
+    reserve: int
+    payouts_in_transit: int
 
 
 def _figures(totals: dict[str, persistence.LineTotals]) -> _Figures:
@@ -150,22 +169,16 @@ def _post(
     *,
     settlement: Settlement,
     merchant: Merchant,
-    pending_pk: int,
+    accounts: _Accounts,
     moved: Decimal,
     withheld: Decimal,
     released: Decimal,
 ):
     currency = settlement.currency
-    accounts = {
-        kind: merchant_account_get(
-            merchant_id=merchant.public_id, kind=kind, currency=currency, livemode=settlement.livemode
-        ).pk
-        for kind in (AccountKind.AVAILABLE, AccountKind.RESERVE)
-    }
     amounts = [
-        (pending_pk, -moved),
-        (accounts[AccountKind.RESERVE], withheld - released),
-        (accounts[AccountKind.AVAILABLE], moved - withheld + released),
+        (accounts.pending, -moved),
+        (accounts.reserve, withheld - released),
+        (accounts.available, moved - withheld + released),
     ]
     lines = [PostingLine(pk, Money(amount, currency)) for pk, amount in amounts if amount != 0]
     if not lines:
@@ -225,15 +238,18 @@ def _settlement_record(settlement: Settlement, merchant: Merchant) -> None:
 
 
 @ledger_atomic
-def _merchant_settle(*, batch: SettlementBatch, candidate: persistence.Candidate) -> Settlement | None:
-    """Settle one merchant account of the batch in one transaction; None if already settled."""
+def _merchant_settle(
+    *, batch: SettlementBatch, candidate: persistence.Candidate, accounts: _Accounts
+) -> Settlement:
+    """Settle one merchant account of the batch in one transaction. The candidates were listed
+    under the run lock, so no settlement of this batch holds the account yet (and the unique
+    constraint stands guard)."""
     c = candidate
-    existing = Settlement.objects.filter(
-        batch=batch, merchant_id=c.merchant_pk, currency=c.currency, livemode=c.livemode
-    )
-    if existing.exists():
-        return None
     merchant = Merchant.objects.get(pk=c.merchant_pk)
+    # No posting to the pending account is in flight while the claim reads it and moves its
+    # watermark: the account row waits for debits, its shards for credits.
+    accounts_lock([accounts.pending])
+    account_shards_lock(accounts.pending)
     zero = Money(0, c.currency)
     settlement = Settlement.objects.create(
         batch=batch,
@@ -246,32 +262,29 @@ def _merchant_settle(*, batch: SettlementBatch, candidate: persistence.Candidate
         net=zero,
         period_end=c.period_end,
     )
-    claim = transaction.savepoint()
-    figures = _figures(
-        persistence.lines_claim(
-            settlement_pk=settlement.pk,
-            account_pk=c.pending_account_pk,
-            merchant_id=merchant.public_id,
-            period_end=c.period_end,
-        )
+    claim = persistence.lines_claim(
+        settlement_pk=settlement.pk,
+        account_pk=accounts.pending,
+        merchant_id=merchant.public_id,
+        period_end=c.period_end,
     )
+    figures = _figures(claim.totals)
     for name in ("gross", "fees", "refunds", "disputes", "adjustments"):
         setattr(settlement, name, Money(getattr(figures, name), c.currency))
     settlement.count = figures.count
-    if figures.moved < 0:
-        # The debt is carried forward by leaving its entries unsettled.
-        transaction.savepoint_rollback(claim)
+    if not claim.claimed:
+        # The debt is carried forward: its entries stay unsettled.
         settlement.status = Settlement.Status.CARRIED_FORWARD
         settlement.net = Money(figures.moved, c.currency)
         settlement.save()
         _settlement_record(settlement, merchant)
         return settlement
-    transaction.savepoint_commit(claim)
     withheld = _reserve_withheld(merchant, figures, c.currency)
-    reserve_pk = merchant_account_get(
-        merchant_id=merchant.public_id, kind=AccountKind.RESERVE, currency=c.currency, livemode=c.livemode
-    ).pk
-    released = _reserve_release(settlement=settlement, reserve_pk=reserve_pk, day=batch.date)
+    released = (
+        _reserve_release(settlement=settlement, reserve_pk=accounts.reserve, day=batch.date)
+        if c.reserve_due
+        else Decimal(0)
+    )
     net = figures.moved - withheld + released
     settlement.reserve_withheld = Money(withheld, c.currency)
     settlement.reserve_released = Money(released, c.currency)
@@ -281,7 +294,7 @@ def _merchant_settle(*, batch: SettlementBatch, candidate: persistence.Candidate
     settlement.transaction = _post(
         settlement=settlement,
         merchant=merchant,
-        pending_pk=c.pending_account_pk,
+        accounts=accounts,
         moved=figures.moved,
         withheld=withheld,
         released=released,
@@ -289,9 +302,29 @@ def _merchant_settle(*, batch: SettlementBatch, candidate: persistence.Candidate
     settlement.save()
     _reserve_lines(settlement, withheld=withheld, released=released)
     if net > 0:
-        payout_create(settlement=settlement)
+        payout_create(
+            settlement=settlement, available_pk=accounts.available, in_transit_pk=accounts.payouts_in_transit
+        )
     _settlement_record(settlement, merchant)
     return settlement
+
+
+def _accounts_get(candidate: persistence.Candidate, in_transit: dict[tuple[str, bool], int]) -> _Accounts:
+    """The ledger accounts a candidate's settlement moves; ``in_transit``: the platform's
+    ``payouts_in_transit`` per currency and mode, looked up once per run."""
+    c = candidate
+    key = (c.currency, c.livemode)
+    if key not in in_transit:
+        in_transit[key] = platform_account_get(
+            kind=AccountKind.PAYOUTS_IN_TRANSIT, currency=c.currency, livemode=c.livemode
+        ).pk
+    available, reserve = c.available_account_pk, c.reserve_account_pk
+    if available is None or reserve is None:
+        opened = merchant_accounts_open(merchant_id=c.merchant_id, currency=c.currency, livemode=c.livemode)
+        available, reserve = opened[AccountKind.AVAILABLE].pk, opened[AccountKind.RESERVE].pk
+    return _Accounts(
+        pending=c.pending_account_pk, available=available, reserve=reserve, payouts_in_transit=in_transit[key]
+    )
 
 
 def _merchant_pk(merchant: Merchant | str | None) -> int | None:
@@ -363,9 +396,12 @@ def settlement_run(
         )
         # A run for one merchant leaves the other merchants' recorded failures as they were.
         failures = [f for f in batch.failures if merchant_pk is not None and f["merchant_pk"] != merchant_pk]
+        in_transit: dict[tuple[str, bool], int] = {}
         for done, candidate in enumerate(candidates, start=1):
             try:
-                settlement = _merchant_settle(batch=batch, candidate=candidate)
+                settlement = _merchant_settle(
+                    batch=batch, candidate=candidate, accounts=_accounts_get(candidate, in_transit)
+                )
             except Exception as exc:  # recorded on the batch; the others go on
                 logger.exception("settlement of %s %s failed", candidate.merchant_id, candidate.currency)
                 failures.append(
@@ -380,12 +416,11 @@ def settlement_run(
                 )
                 result.failed += 1
             else:
-                if settlement is not None:
-                    if settlement.status == Settlement.Status.CARRIED_FORWARD:
-                        result.carried_forward += 1
-                    else:
-                        result.settled += 1
-                        result.lines += settlement.count
+                if settlement.status == Settlement.Status.CARRIED_FORWARD:
+                    result.carried_forward += 1
+                else:
+                    result.settled += 1
+                    result.lines += settlement.count
             if on_progress is not None:
                 on_progress(done, len(candidates))
         result.failures = failures

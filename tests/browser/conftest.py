@@ -2,7 +2,7 @@
 
 ``operator_page(role)`` logs an operator of that role in through the admin's real log-in form,
 with password and the code their authenticator shows (computed from their TOTP device's key), and
-returns the Playwright page on the admin index. ``screenshot(page, name)`` saves a PNG under
+returns the Playwright page on the dashboard, where log-in lands. ``screenshot(page, name)`` saves a PNG under
 ``var/screenshots/`` (git-ignored); every page opened is also shot as it is at the test's end.
 
 No browser is downloaded: ``/usr/bin/chromium`` (Debian's ``chromium`` package; ``make test``
@@ -83,7 +83,7 @@ def operator_page(
         totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
         page.fill("#id_otp_token", f"{totp.token():0{device.digits}d}")
         page.click("input[type=submit]")
-        page.wait_for_url(f"{live_server.url}/admin/")
+        page.wait_for_url(f"{live_server.url}/admin/dashboard/")
         return page
 
     yield log_in

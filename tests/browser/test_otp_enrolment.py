@@ -48,5 +48,5 @@ def test_a_new_operator_enrols_an_authenticator_then_logs_in_with_it(
     # A code is good once: the next period's (one period of clock drift is accepted).
     page.fill("#id_otp_token", code_for(key, drift=1))
     page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
+    page.wait_for_url(f"{live_server.url}/admin/dashboard/")  # where log-in lands
     context.close()

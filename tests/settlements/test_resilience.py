@@ -26,10 +26,10 @@ def shops(merchant_factory):
 def _fail_for(monkeypatch, victim, exc: BaseException):
     real = run_module.payout_create
 
-    def payout_create(*, settlement):
+    def payout_create(*, settlement, **accounts):
         if settlement.merchant_id == victim.pk:
             raise exc
-        return real(settlement=settlement)
+        return real(settlement=settlement, **accounts)
 
     monkeypatch.setattr(run_module, "payout_create", payout_create)
 
