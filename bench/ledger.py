@@ -22,8 +22,9 @@ The database is vacuumed and analyzed after it is filled, as ``pgbench -i`` does
 It prints transfers per second and the ratios the design aims at: uncontended / pgbench at 8
 clients (target >= 0.6) and hot / uncontended at 8 workers (target >= 0.8). ``--json`` prints
 one JSON object with every figure instead. It creates (and drops first) its own databases,
-``paysys_bench_ledger`` and ``pgbench_bench_ledger``; the server comes from ``BENCH_DATABASE_URL`` (default
-``postgres://postgres@127.0.0.1:5432``).
+``paysys_bench_ledger`` and ``pgbench_bench_ledger`` (``BENCH_LEDGER_DB=name`` names them ``name``
+and ``pgbench_name`` instead, so two runs on one server do not drop each other's); the server
+comes from ``BENCH_DATABASE_URL`` (default ``postgres://postgres@127.0.0.1:5432``).
 
     .venv/bin/python bench/ledger.py [--seconds 10] [--json]
 """
@@ -47,8 +48,8 @@ from urllib.parse import urlsplit
 from postgres_cpu import ceiling_per_second, per_operation_ms, postgres_cpu_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
-LEDGER_DB = "paysys_bench_ledger"
-PGBENCH_DB = "pgbench_bench_ledger"
+LEDGER_DB = os.environ.get("BENCH_LEDGER_DB", "paysys_bench_ledger")
+PGBENCH_DB = f"pgbench_{LEDGER_DB.removeprefix('paysys_')}"
 CLIENTS = (1, 2, 8)
 PGBENCH_SCALE = 10
 PGBENCH_HOT_SCALE = 1

@@ -12,18 +12,23 @@
 --
 -- Rules, in the order they run:
 -- 1. every account exists and is in its lines' currency; an account that may go negative and is
---    not the platform's never funds an account a merchant owns (overdraft_not_transferable);
--- 2. the journal transaction is inserted ON CONFLICT (reference) DO NOTHING;
--- 3. debited accounts without overdraft and accounts whose held amount changes are locked
---    FOR NO KEY UPDATE in ascending id, their status checked, and a debit (or a larger held
---    amount) must leave posted - pending >= 0 unless the account may go negative;
+--    not the platform's never funds an account a merchant owns (overdraft_not_transferable).
+--    The accounts are read one statement each, in ascending id: debited accounts without
+--    overdraft and accounts whose held amount changes with their lock (FOR NO KEY UPDATE, so
+--    the lock order is ascending id), every other account without one;
+-- 2. the journal transaction is inserted ON CONFLICT (reference) DO NOTHING (a reference posted
+--    already returns before any status or funds check, as a replay must);
+-- 3. the locked accounts' status is checked, and a debit (or a larger held amount) must leave
+--    posted - pending >= 0 unless the account may go negative, as read under the lock;
 -- 4. every other line (credits, debits of overdraft accounts) goes to one balance shard picked
---    at random, shards in ascending account id after every account lock; then a new statement
---    reads those accounts' status, so a freeze that committed meanwhile is seen;
+--    at random, shards in ascending account id after every account lock; after its shard, a new
+--    statement reads the account's status, so a freeze that committed meanwhile is seen;
 -- 5. the entries are inserted in one statement (the trigger accounts_entry_one_mode refuses a
 --    transaction mixing test and live accounts) with the posted balance after each line, and the
 --    locked accounts' base and held amounts are updated;
 -- 6. the audit row is appended.
+-- Every statement is keyed by one account id (no "= ANY (array)"): PostgreSQL prepares a plan
+-- keyed by an array anew for each call, which cost a transfer more than its statements did.
 -- Refusals raise SQLSTATE class PT with the message the merchant sees and the parameter as HINT
 -- (accounts/ledger_sql.py maps them to the domain errors).
 
@@ -45,40 +50,70 @@ CREATE OR REPLACE FUNCTION ledger_post(
 ) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     n integer := cardinality(p_accounts);
-    acct record;
     i integer;
-    k integer;
-    found_count integer := 0;
+    missing boolean := false;
     funds_from_overdraft boolean := false;
     credits_merchant boolean := false;
-    shards integer[] := array_fill(0, ARRAY[n]);
     locked boolean[] := array_fill(false, ARRAY[n]);
+    publics text[] := array_fill(NULL::text, ARRAY[n]);
+    shards integer[] := array_fill(0, ARRAY[n]);
+    statuses text[] := array_fill(NULL::text, ARRAY[n]);
+    overdraft boolean[] := array_fill(false, ARRAY[n]);
+    pendings numeric[] := array_fill(NULL::numeric, ARRAY[n]);
     posted_after numeric[] := array_fill(NULL::numeric, ARRAY[n]);
-    to_lock bigint[];
-    held bigint[];
-    sharded bigint[];
-    new_posted numeric;
-    new_pending numeric;
+    a_public text;
+    a_currency text;
+    a_allow_negative boolean;
+    a_owner text;
+    a_shards integer;
+    a_status text;
+    a_pending numeric;
+    a_posted numeric;
     pick integer;
     txn_id bigint;
 BEGIN
-    -- 1. The accounts as they are (currency and owner never change).
-    FOR acct IN SELECT a.id, a.public_id, a.currency, a.allow_negative, a.owner_type, a.balance_shards
-            FROM accounts_ledgeraccount a WHERE a.id = ANY (p_accounts) LOOP
-        i := array_position(p_accounts, acct.id);
-        found_count := found_count + 1;
-        IF acct.currency <> p_currencies[i] THEN
-            RAISE EXCEPTION 'Account % holds %, not %.', acct.public_id, acct.currency, p_currencies[i]
+    -- 1. Each account in ascending id, read with its lock if it is debited without overdraft or
+    --    its held amount changes, else without (currency, owner and overdraft never change).
+    --    One statement per account: a scalar key lets the plan be prepared once per connection.
+    FOR i IN 1 .. n LOOP
+        IF p_amounts[i] < 0 OR p_pending[i] <> 0 THEN
+            SELECT a.public_id, a.currency, a.allow_negative, a.owner_type, a.balance_shards, a.status, a.pending,
+                    a.posted_base + coalesce((SELECT sum(s.amount) FROM accounts_ledgerbalanceshard s
+                        WHERE s.account_id = a.id), 0)
+                INTO a_public, a_currency, a_allow_negative, a_owner, a_shards, a_status, a_pending, a_posted
+                FROM accounts_ledgeraccount a
+                WHERE a.id = p_accounts[i] AND (NOT a.allow_negative OR p_pending[i] <> 0)
+                FOR NO KEY UPDATE OF a;
+            locked[i] := FOUND;
+        END IF;
+        IF NOT locked[i] THEN
+            SELECT a.public_id, a.currency, a.allow_negative, a.owner_type, a.balance_shards
+                INTO a_public, a_currency, a_allow_negative, a_owner, a_shards
+                FROM accounts_ledgeraccount a WHERE a.id = p_accounts[i];
+            IF NOT FOUND THEN
+                missing := true;
+                CONTINUE;
+            END IF;
+        END IF;
+        IF a_currency <> p_currencies[i] THEN
+            RAISE EXCEPTION 'Account % holds %, not %.', a_public, a_currency, p_currencies[i]
                 USING ERRCODE = 'PT409', HINT = 'currency';
         END IF;
-        shards[i] := acct.balance_shards;
-        IF p_amounts[i] < 0 AND acct.allow_negative AND acct.owner_type <> 'platform' THEN
+        publics[i] := a_public;
+        shards[i] := a_shards;
+        IF p_amounts[i] < 0 AND a_allow_negative AND a_owner <> 'platform' THEN
             funds_from_overdraft := true;
-        ELSIF p_amounts[i] > 0 AND acct.owner_type <> 'platform' THEN
+        ELSIF p_amounts[i] > 0 AND a_owner <> 'platform' THEN
             credits_merchant := true;
         END IF;
+        IF locked[i] THEN
+            statuses[i] := a_status;
+            overdraft[i] := a_allow_negative;
+            pendings[i] := a_pending;
+            posted_after[i] := a_posted;
+        END IF;
     END LOOP;
-    IF found_count <> n THEN
+    IF missing THEN
         RAISE EXCEPTION 'No such ledger account.' USING ERRCODE = 'PT404', HINT = 'account';
     END IF;
     IF funds_from_overdraft AND credits_merchant THEN
@@ -98,41 +133,26 @@ BEGIN
         END IF;
     END IF;
 
-    -- 3. Lock the debited accounts without overdraft and those whose held amount changes.
-    FOR k IN 1 .. n LOOP
-        IF p_amounts[k] < 0 OR p_pending[k] <> 0 THEN
-            to_lock := to_lock || p_accounts[k];
-        END IF;
-        IF p_pending[k] <> 0 THEN
-            held := held || p_accounts[k];
-        END IF;
-    END LOOP;
-    FOR acct IN SELECT a.id, a.public_id, a.status, a.allow_negative, a.pending,
-            a.posted_base + coalesce((SELECT sum(s.amount) FROM accounts_ledgerbalanceshard s
-                WHERE s.account_id = a.id), 0) AS posted
-            FROM accounts_ledgeraccount a
-            WHERE a.id = ANY (to_lock) AND (NOT a.allow_negative OR a.id = ANY (held))
-            ORDER BY a.id FOR NO KEY UPDATE OF a LOOP
-        i := array_position(p_accounts, acct.id);
-        locked[i] := true;
+    -- 3. The locked accounts' status and funds, as read under their locks.
+    FOR i IN 1 .. n LOOP
+        CONTINUE WHEN NOT locked[i];
         -- Held funds given back move no money: a frozen account may have its holds released.
-        IF p_amounts[i] <> 0 OR p_pending[i] > 0 THEN
-            PERFORM ledger_status_check(acct.status, acct.public_id);
+        IF statuses[i] <> 'open' AND (p_amounts[i] <> 0 OR p_pending[i] > 0) THEN
+            PERFORM ledger_status_check(statuses[i], publics[i]);
         END IF;
-        new_posted := acct.posted + p_amounts[i];
-        new_pending := acct.pending + p_pending[i];
-        IF NOT acct.allow_negative AND (p_amounts[i] < 0 OR p_pending[i] > 0)
-                AND new_posted - new_pending < 0 THEN
+        posted_after[i] := posted_after[i] + p_amounts[i];
+        IF NOT overdraft[i] AND (p_amounts[i] < 0 OR p_pending[i] > 0)
+                AND posted_after[i] - (pendings[i] + p_pending[i]) < 0 THEN
             IF p_amounts[i] < 0 THEN
                 RAISE EXCEPTION 'Insufficient funds in the account for this posting.'
                     USING ERRCODE = 'PT402', HINT = 'amount';
             END IF;
             RAISE EXCEPTION 'Insufficient available funds for this hold.' USING ERRCODE = 'PT402', HINT = 'amount';
         END IF;
-        posted_after[i] := new_posted;
     END LOOP;
 
-    -- 4. Every other line onto one random shard of its account, in ascending account id.
+    -- 4. Every other line onto one random shard of its account, in ascending account id, and
+    --    then, in a new statement, that account's status (a freeze that committed meanwhile is seen).
     FOR i IN 1 .. n LOOP
         CONTINUE WHEN locked[i] OR p_amounts[i] = 0;
         -- Picked once: random() in the WHERE clause would be drawn again for every row.
@@ -142,14 +162,14 @@ BEGIN
         IF NOT FOUND THEN
             RAISE EXCEPTION 'No such ledger account.' USING ERRCODE = 'PT404', HINT = 'account';
         END IF;
-        sharded := sharded || p_accounts[i];
-    END LOOP;
-    FOR acct IN SELECT a.id, a.public_id, a.status,
-            a.posted_base + coalesce((SELECT sum(s.amount) FROM accounts_ledgerbalanceshard s
-                WHERE s.account_id = a.id), 0) AS posted
-            FROM accounts_ledgeraccount a WHERE a.id = ANY (sharded) LOOP
-        PERFORM ledger_status_check(acct.status, acct.public_id);
-        posted_after[array_position(p_accounts, acct.id)] := acct.posted;
+        SELECT a.status, a.posted_base + coalesce((SELECT sum(s.amount) FROM accounts_ledgerbalanceshard s
+                WHERE s.account_id = a.id), 0)
+            INTO a_status, a_posted
+            FROM accounts_ledgeraccount a WHERE a.id = p_accounts[i];
+        IF a_status <> 'open' THEN
+            PERFORM ledger_status_check(a_status, publics[i]);
+        END IF;
+        posted_after[i] := a_posted;
     END LOOP;
 
     -- 5. Entries (one statement), then the locked accounts.
@@ -160,9 +180,11 @@ BEGIN
                 AS v (account_id, amount, currency, balance_after)
             WHERE v.amount <> 0 ORDER BY v.account_id;
     END IF;
-    UPDATE accounts_ledgeraccount a SET posted_base = a.posted_base + v.amount, pending = a.pending + v.pending
-        FROM unnest(p_accounts, p_amounts, p_pending, locked) AS v (account_id, amount, pending, locked)
-        WHERE a.id = v.account_id AND v.locked AND (v.amount <> 0 OR v.pending <> 0);
+    FOR i IN 1 .. n LOOP
+        CONTINUE WHEN NOT locked[i] OR (p_amounts[i] = 0 AND p_pending[i] = 0);
+        UPDATE accounts_ledgeraccount SET posted_base = posted_base + p_amounts[i], pending = pending + p_pending[i]
+            WHERE id = p_accounts[i];
+    END LOOP;
 
     -- 6. The audit row.
     IF p_audit IS NOT NULL THEN

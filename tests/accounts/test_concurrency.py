@@ -325,7 +325,9 @@ def test_a_deadlocked_transaction_is_retried_whole_and_both_callers_succeed():
         lock_both(*((a, b) if index == 0 else (b, a)), index)
 
     assert _run_threads(worker, n=2) == []
-    assert sum(attempts.values()) == 3  # one of the two ran twice
+    # One of the two was chosen as the deadlock's victim and ran again; on a loaded machine its
+    # retry may meet the other once more, so the count is a floor, not an exact figure.
+    assert max(attempts.values()) >= 2
 
 
 @pytest.mark.timeout(60)

@@ -6,7 +6,7 @@ from moneyed import Money
 from accounts.errors import CurrencyMismatchError, ReferenceConflictError, UnbalancedPostingError
 from accounts.models import AccountKind, Entry, JournalTransaction
 from accounts.selectors import account_balance_get, account_get
-from accounts.services import PostingLine, ledger_post, platform_account_get
+from accounts.services import PostingLine, account_freeze, ledger_post, platform_account_get
 from paysys.audit.models import AuditEvent
 from paysys.errors import InsufficientFundsError
 from tests.accounts.conftest import fund
@@ -53,6 +53,19 @@ def test_same_reference_twice_yields_one_transaction(wallet_factory):
     assert second.transaction.public_id == first.transaction.public_id
     assert JournalTransaction.objects.filter(reference="once").count() == 1
     assert account_get(account_id=b.pk).posted == Decimal("4.000")
+
+
+def test_a_replayed_reference_returns_the_posting_even_when_its_account_could_not_send_it_now(wallet_factory):
+    # The reference is checked before status and funds: a retry of a posting that committed
+    # gets that posting back, though the account is now empty and frozen.
+    a, b = wallet_factory(funded="10.00"), wallet_factory()
+    lines = [PostingLine(a.pk, eur("-10.00")), PostingLine(b.pk, eur("10.00"))]
+    first = ledger_post(reference="spent", kind="transfer", lines=lines)
+    account_freeze(account_id=a.pk, reason="kyc")
+    again = ledger_post(reference="spent", kind="transfer", lines=lines)
+    assert not again.created
+    assert again.transaction.public_id == first.transaction.public_id
+    assert account_get(account_id=a.pk).posted == Decimal("0.000")
 
 
 def test_same_reference_with_other_lines_is_a_conflict_naming_the_existing_transaction(wallet_factory):

@@ -13,7 +13,7 @@ def roles_update(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("operators", "0003_webhook_permissions"),
-        ("accounts", "0015_ledgerverification_run_permission"),
+        ("accounts", "0016_ledgerverification_run_permission"),
         ("audit", "0005_verification_failures"),
         ("merchants", "0010_terms_permissions"),
     ]

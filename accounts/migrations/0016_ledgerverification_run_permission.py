@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0014_ledger_post_array_loop'),
+        ('accounts', '0015_ledger_post_one_plan'),
     ]
 
     operations = [
