@@ -14,8 +14,9 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from accounts.adjustment_models import Adjustment, AdjustmentStatus
+from accounts.health_admin import HEALTH_PAGE
 from accounts.models import LedgerVerification
-from dashboard.links import Link, changelist_link
+from dashboard.links import Link, changelist_link, page_link
 from payments.models import Dispute, Payment
 from payments.states import Status
 from paysys.audit.models import AuditVerification
@@ -86,6 +87,7 @@ def counters_get(user) -> list[Counter]:
     )
     ledger = LedgerVerification.objects.order_by("-id").first()
     audit = AuditVerification.objects.order_by("-id").first()
+    health = page_link(user, HEALTH_PAGE)
     return [
         Counter(
             "review",
@@ -115,7 +117,12 @@ def counters_get(user) -> list[Counter]:
             "Webhook endpoints failing",
             endpoints["failing"],
             "every attempt failing",
-            changelist_link(user, WebhookEndpoint, status__exact=WebhookEndpoint.Status.ENABLED),
+            changelist_link(
+                user,
+                WebhookEndpoint,
+                status__exact=WebhookEndpoint.Status.ENABLED,
+                failing_since__isnull="False",
+            ),
             alert=endpoints["failing"] > 0,
         ),
         Counter(
@@ -162,8 +169,6 @@ def counters_get(user) -> list[Counter]:
             else changelist_link(user, WebhookDelivery),
             alert=oldest_undelivered is not None,
         ),
-        _verification(
-            "verify_ledger", "Last verify_ledger", ledger, changelist_link(user, LedgerVerification)
-        ),
-        _verification("verify_audit", "Last verify_audit", audit, changelist_link(user, AuditVerification)),
+        _verification("verify_ledger", "Last verify_ledger", ledger, health),
+        _verification("verify_audit", "Last verify_audit", audit, health),
     ]

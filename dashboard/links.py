@@ -11,6 +11,8 @@ from django.contrib import admin
 from django.db.models import Model
 from django.urls import reverse
 
+from paysys.admin.site import AdminPage
+
 
 @dataclass(frozen=True)
 class Link:
@@ -25,3 +27,10 @@ def changelist_link(user, model: type[Model], **params: str) -> Link | None:
         return None
     url = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
     return Link(url=f"{url}?{urlencode(params)}" if params else url, names=str(meta.verbose_name))
+
+
+def page_link(user, page: AdminPage) -> Link | None:
+    """A link to one of the admin's pages that is no model's list, for an operator who may see it."""
+    if not user.has_perms(page.permissions):
+        return None
+    return Link(url=reverse(f"admin:{page.url_name}"), names=page.name)

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from dashboard.services import days_refresh, today
 from payments.models import Payment
-from paysys.events.models import WebhookDelivery
+from paysys.events.models import WebhookDelivery, WebhookEndpoint
 from paysys.events.webhook_services.attempts import webhook_deliver
 from paysys.money import money_display
 from paysys.operators.roles import FINANCE, RISK, SUPPORT
@@ -103,7 +103,13 @@ def test_every_link_opens_its_list_filtered(figures, superuser_client):
         "adjustments",
         "undelivered",
         "verify_ledger",
+        "verify_audit",
+        "endpoints_failing",
     } <= set(links)
+    # Both verifications lead to the ledger-health page, which shows the two results.
+    health = reverse("admin:accounts_ledgerverification_health")
+    assert links.pop("verify_ledger") == links.pop("verify_audit") == health
+    assert client.get(health).status_code == 200
     for key, href in links.items():
         response = client.get(href)
         assert response.status_code == 200, (key, href)
@@ -111,6 +117,9 @@ def test_every_link_opens_its_list_filtered(figures, superuser_client):
         assert "e=1" not in response.request["QUERY_STRING"], (key, href)
         changelist = response.context["cl"]
         assert set(parse_qs(urlsplit(href).query)) <= set(changelist.params) | {"q"}, (key, href)
+    failing = client.get(links["endpoints_failing"]).context["cl"]
+    expected = WebhookEndpoint.objects.filter(status="enabled", failing_since__isnull=False)
+    assert {e.pk for e in failing.result_list} == set(expected.values_list("pk", flat=True)) != set()
     review = client.get(links["review"]).context["cl"]
     assert [p.public_id for p in review.result_list] == [figures["review"].public_id]
 
