@@ -9,7 +9,8 @@ reason the operator gives, which reaches every audit row the save writes:
 - ``merchants.set_merchant_risk_terms`` (risk): the rolling reserve (percent, days) and the limits;
 - ``merchants.change_merchant`` (admin): all of these and the merchant's name, e-mail, metadata.
 
-Everything else on the page is read only for them.
+Everything else on the page is read only for them. Onboarding a merchant and creating an API
+key (the admin role) have their own pages: ``merchants.admin_onboard``.
 """
 
 from django import forms
@@ -17,6 +18,13 @@ from django.contrib import admin, messages
 from django.http import HttpResponse, HttpResponseRedirect
 from djmoney.forms.widgets import MoneyWidget
 
+from merchants.admin_onboard import (
+    KEY_CREATE_PERMISSION,
+    ONBOARD_PERMISSION,
+    api_key_create_view,
+    merchant_onboard_view,
+    secret_shown_once,
+)
 from merchants.models import ApiKey, FeePlan, Merchant, MerchantLimit
 from merchants.services import (
     MERCHANT_UPDATABLE_FIELDS,
@@ -131,8 +139,19 @@ class MerchantAdmin(ServiceOnlyHistoryAdmin):
     actions = ["activate", "suspend", "close"]
 
     def has_add_permission(self, request) -> bool:
-        # Onboarding runs through merchant_onboard (``create_merchant``), which sets up the fee plan.
-        return False
+        return request.user.has_perm(ONBOARD_PERMISSION)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # Onboarding runs through merchant_onboard (as ``create_merchant`` does), which sets up
+        # the fee plan: its own form, never a ModelForm save.
+        return merchant_onboard_view(self, request)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        context = {
+            **(extra_context or {}),
+            "can_create_api_key": request.user.has_perm(KEY_CREATE_PERMISSION),
+        }
+        return super().change_view(request, object_id, form_url, context)
 
     def has_change_permission(self, request, obj=None) -> bool:
         return super().has_change_permission(request, obj) or any(
@@ -259,7 +278,11 @@ class ApiKeyAdmin(ServiceOnlyHistoryAdmin):
     actions = ["revoke", "rotate"]
 
     def has_add_permission(self, request) -> bool:
-        return False
+        return request.user.has_perm(KEY_CREATE_PERMISSION)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # A key is made by api_key_create, whose secret its answer shows once.
+        return api_key_create_view(self, request)
 
     @confirmed_action(description="Revoke now", permission="revoke_apikey")
     def revoke(self, request, queryset, reason):
@@ -280,6 +303,6 @@ class ApiKeyAdmin(ServiceOnlyHistoryAdmin):
                 lines.append(f"{key.prefix}: not rotated: {exc.message}")
                 continue
             lines.append(f"{key.prefix} -> {new.prefix}: new secret (shown once) {secret}")
-        response = HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
-        response["Cache-Control"] = "no-store"
-        return response
+        return secret_shown_once(
+            HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+        )

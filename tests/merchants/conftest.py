@@ -1,0 +1,1 @@
+from tests.operators.conftest import operator_client  # noqa: F401 (fixture)
