@@ -7,11 +7,15 @@
 - The API key's "add" page (``merchants.add_apikey``, the admin role; linked from a merchant's
   page) takes the merchant's id, scope, mode, a name and a reason, and calls ``api_key_create``.
   Its answer shows the new secret once, with ``Cache-Control: no-store``; the secret is never put
-  in a message (the session is stored in the database) and no page shows it again.
+  in a message (the session is stored in the database) and no page shows it again. Since that
+  answer cannot be a redirect, each form carries a one-time token (kept in the session, it is no
+  secret): a reload that resends the POST finds it spent and creates no second key.
 
 Each write runs in the view's transaction inside the operator's actor scope, so its audit row
 names the operator and the reason. A service's refusal comes back on the form; nothing is saved.
 """
+
+import secrets
 
 from django import forms
 from django.contrib import admin
@@ -30,6 +34,13 @@ ONBOARD_PERMISSION = "merchants.add_merchant"
 KEY_CREATE_PERMISSION = "merchants.add_apikey"
 ONBOARD_TEMPLATE = "admin/merchants/merchant/onboard.html"
 KEY_CREATE_TEMPLATE = "admin/merchants/apikey/create.html"
+# The session's list of the key forms' unspent one-time tokens (the last few forms opened).
+KEY_FORM_TOKENS = "merchants.api_key_create.tokens"
+KEY_FORM_TOKENS_KEPT = 10
+KEY_FORM_SPENT = (
+    "This form was already sent and its key created (see the key list); open the form again to "
+    "create another key."
+)
 
 
 def secret_shown_once(response: HttpResponse) -> HttpResponse:
@@ -59,7 +70,23 @@ class ApiKeyCreateForm(ActionReasonForm):
     scope = forms.ChoiceField(choices=ApiKey.Scope.choices, initial=ApiKey.Scope.WRITE)
     mode = forms.ChoiceField(choices=ApiKey.Mode.choices, initial=ApiKey.Mode.TEST)
     name = forms.CharField(max_length=100, required=False, help_text="Optional: what the key is for.")
+    once = forms.CharField(widget=forms.HiddenInput)
     field_order = ["merchant", "scope", "mode", "name", "reason"]
+
+
+def _key_form_token_issue(request: HttpRequest) -> str:
+    token = secrets.token_urlsafe(16)
+    kept = request.session.get(KEY_FORM_TOKENS, [])[-(KEY_FORM_TOKENS_KEPT - 1) :]
+    request.session[KEY_FORM_TOKENS] = [*kept, token]
+    return token
+
+
+def _key_form_token_unspent(request: HttpRequest, token: str) -> bool:
+    return token in request.session.get(KEY_FORM_TOKENS, [])
+
+
+def _key_form_token_spend(request: HttpRequest, token: str) -> None:
+    request.session[KEY_FORM_TOKENS] = [t for t in request.session.get(KEY_FORM_TOKENS, []) if t != token]
 
 
 def _refused(form: forms.Form, exc: PaysysError) -> None:
@@ -105,8 +132,12 @@ def api_key_create_view(modeladmin: admin.ModelAdmin, request: HttpRequest) -> H
     if request.method == "POST":
         form = ApiKeyCreateForm(request.POST)
     else:
-        form = ApiKeyCreateForm(initial={"merchant": request.GET.get("merchant", "")})
-    if form.is_valid():
+        form = ApiKeyCreateForm(
+            initial={"merchant": request.GET.get("merchant", ""), "once": _key_form_token_issue(request)}
+        )
+    if form.is_valid() and not _key_form_token_unspent(request, form.cleaned_data["once"]):
+        form.add_error(None, KEY_FORM_SPENT)
+    elif form.is_valid():
         data = form.cleaned_data
         try:
             with transaction.atomic(), operator_scope(request, data["reason"]):
@@ -119,6 +150,7 @@ def api_key_create_view(modeladmin: admin.ModelAdmin, request: HttpRequest) -> H
         except PaysysError as exc:
             _refused(form, exc)
         else:
+            _key_form_token_spend(request, data["once"])
             page = _page(
                 modeladmin,
                 request,

@@ -45,6 +45,12 @@ def _key_post(merchant_id: str, **changes) -> dict:
     }
 
 
+def _key_form_sent(client, merchant_id: str, **changes):
+    """Open the key form (which issues its one-time token) and send it."""
+    token = client.get(CREATE_KEY).context["form"]["once"].value()
+    return client.post(CREATE_KEY, _key_post(merchant_id, once=token, **changes))
+
+
 def test_the_admin_onboards_a_merchant_audited_as_the_operator(operator_client):
     client, operator = operator_client(ADMIN)
     page = client.get(reverse("admin:merchants_merchant_changelist"))
@@ -97,7 +103,7 @@ def test_the_admin_creates_a_key_whose_secret_is_shown_once(operator_client, mer
     form = client.get(CREATE_KEY, {"merchant": merchant.public_id})
     assert form.context["form"]["merchant"].value() == merchant.public_id
 
-    response = client.post(CREATE_KEY, _key_post(merchant.public_id))
+    response = _key_form_sent(client, merchant.public_id)
 
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
@@ -140,7 +146,7 @@ def test_bad_key_input_is_a_form_error_and_writes_nothing(operator_client, merch
     client, _ = operator_client(ADMIN)
     audited = AuditEvent.objects.count()
 
-    response = client.post(CREATE_KEY, _key_post(merchant.public_id, **changes))
+    response = _key_form_sent(client, merchant.public_id, **changes)
 
     assert response.status_code == 200
     assert "new-secret" not in response.content.decode()
@@ -151,9 +157,32 @@ def test_bad_key_input_is_a_form_error_and_writes_nothing(operator_client, merch
 def test_a_closed_merchant_gets_no_key_and_the_form_says_why(operator_client, merchant):
     client, _ = operator_client(ADMIN)
     merchant_close(merchant_id=merchant.public_id, reason="contract ended")
-    response = client.post(CREATE_KEY, _key_post(merchant.public_id))
+    response = _key_form_sent(client, merchant.public_id)
     assert "closed" in " ".join(response.context["form"].non_field_errors())
     assert not ApiKey.objects.exists()
+
+
+def test_a_key_form_sent_again_creates_no_second_key(operator_client, merchant):
+    client, _ = operator_client(ADMIN)
+    token = client.get(CREATE_KEY).context["form"]["once"].value()
+    data = _key_post(merchant.public_id, once=token)
+    assert "new-secret" in client.post(CREATE_KEY, data).content.decode()
+    audited = AuditEvent.objects.count()
+
+    again = client.post(CREATE_KEY, data)  # the browser's "resend" on reload
+
+    assert "new-secret" not in again.content.decode()
+    assert "already sent" in " ".join(again.context["form"].non_field_errors())
+    assert (ApiKey.objects.filter(merchant=merchant).count(), AuditEvent.objects.count()) == (1, audited)
+    # A forged or missing token is refused the same way.
+    for forged in ("made-up", ""):
+        response = client.post(CREATE_KEY, _key_post(merchant.public_id, once=forged))
+        assert "new-secret" not in response.content.decode()
+    assert ApiKey.objects.filter(merchant=merchant).count() == 1
+    # A refused form keeps its token: corrected, it goes through.
+    token = client.get(CREATE_KEY).context["form"]["once"].value()
+    client.post(CREATE_KEY, _key_post(merchant.public_id, once=token, reason=" "))
+    assert "new-secret" in client.post(CREATE_KEY, _key_post(merchant.public_id, once=token)).content.decode()
 
 
 @pytest.mark.parametrize("role", [SUPPORT, RISK, FINANCE])
